@@ -1,0 +1,150 @@
+-- contactstore schema, version 1.
+--
+-- This file is the current schema and creates a new database in one step. Upgrades of
+-- older files are the steps listed in src/schema.rs; a file upgraded from any older
+-- version must end up with exactly this schema (tests/schema.rs checks that).
+--
+-- Conventions
+-- * Every table holding contact data starts with org_id, and every reference to a
+--   contact is the pair (org_id, contact_id) with a foreign key on it: SQLite itself
+--   refuses a row that points at another org's contact.
+-- * Timestamps are INTEGER milliseconds since the Unix epoch (UTC).
+-- * JSON values (metadata, facts, messages, open items) are TEXT holding compact JSON
+--   written by the library; SQL never looks inside them.
+-- * Ids are lowercase hyphenated UUID text; v7 for new rows, so inserts are local.
+
+-- A person or business that calls, texts or writes.
+CREATE TABLE contact (
+    org_id      TEXT    NOT NULL,
+    id          TEXT    NOT NULL,
+    name        TEXT,
+    metadata    TEXT    NOT NULL DEFAULT '{}',
+    created_at  INTEGER NOT NULL,
+    updated_at  INTEGER NOT NULL,
+    PRIMARY KEY (org_id, id)
+) WITHOUT ROWID;
+
+-- Lookup by id alone, for the all-orgs handle (cross-org merge checks, import).
+CREATE UNIQUE INDEX contact_by_id ON contact (id);
+-- Keyset pagination of an org's contacts.
+CREATE INDEX contact_by_org_created ON contact (org_id, created_at, id);
+
+-- Phone numbers, emails and external ids, normalized. The primary key is the
+-- UNIQUE(org_id, identifier_type, identifier_value) rule: one identity, one contact.
+-- identifier_type: 1 = phone_number, 2 = email, 3 = external_id.
+CREATE TABLE identifier (
+    org_id            TEXT    NOT NULL,
+    identifier_type   INTEGER NOT NULL CHECK (identifier_type IN (1, 2, 3)),
+    identifier_value  TEXT    NOT NULL,
+    contact_id        TEXT    NOT NULL,
+    id                TEXT    NOT NULL,
+    is_primary        INTEGER NOT NULL CHECK (is_primary IN (0, 1)),
+    PRIMARY KEY (org_id, identifier_type, identifier_value),
+    FOREIGN KEY (org_id, contact_id) REFERENCES contact (org_id, id) ON DELETE CASCADE
+) WITHOUT ROWID;
+
+CREATE INDEX identifier_by_contact ON identifier (org_id, contact_id);
+-- At most one primary per type per contact.
+CREATE UNIQUE INDEX identifier_one_primary
+    ON identifier (org_id, contact_id, identifier_type) WHERE is_primary = 1;
+
+-- One memory per contact and scope. scope is 'persona:<persona_id>' when a persona id
+-- was given, else 'agent:<agent_number in E.164>'.
+-- recent_messages and open_items are JSON arrays, kept sorted by timestamp and
+-- created_at; the library caps recent_messages at the store's setting.
+CREATE TABLE memory (
+    org_id           TEXT    NOT NULL,
+    id               TEXT    NOT NULL,
+    contact_id       TEXT    NOT NULL,
+    scope            TEXT    NOT NULL,
+    persona_id       TEXT,
+    agent_number     TEXT,
+    summary          TEXT    NOT NULL DEFAULT '',
+    facts            TEXT    NOT NULL DEFAULT '{}',
+    recent_messages  TEXT    NOT NULL DEFAULT '[]',
+    open_items       TEXT    NOT NULL DEFAULT '[]',
+    created_at       INTEGER NOT NULL,
+    updated_at       INTEGER NOT NULL,
+    PRIMARY KEY (org_id, id),
+    UNIQUE (org_id, contact_id, scope),
+    FOREIGN KEY (org_id, contact_id) REFERENCES contact (org_id, id) ON DELETE CASCADE
+) WITHOUT ROWID;
+
+-- Entity-scoped facts of a memory (an order, a booking), one per (type, id).
+CREATE TABLE memory_entity (
+    org_id             TEXT    NOT NULL,
+    memory_id          TEXT    NOT NULL,
+    entity_type        TEXT    NOT NULL,
+    entity_id          TEXT    NOT NULL,
+    facts              TEXT    NOT NULL DEFAULT '{}',
+    status             TEXT,
+    last_discussed_at  INTEGER,
+    notes              TEXT,
+    PRIMARY KEY (org_id, memory_id, entity_type, entity_id),
+    FOREIGN KEY (org_id, memory_id) REFERENCES memory (org_id, id) ON DELETE CASCADE
+) WITHOUT ROWID;
+
+-- Phone calls with a contact.
+CREATE TABLE call (
+    org_id            TEXT    NOT NULL,
+    id                TEXT    NOT NULL,
+    contact_id        TEXT    NOT NULL,
+    direction         TEXT    NOT NULL CHECK (direction IN ('inbound', 'outbound')),
+    agent_number      TEXT,
+    contact_number    TEXT,
+    started_at        INTEGER NOT NULL,
+    duration_seconds  INTEGER CHECK (duration_seconds >= 0),
+    status            TEXT,
+    summary           TEXT,
+    metadata          TEXT    NOT NULL DEFAULT '{}',
+    PRIMARY KEY (org_id, id),
+    FOREIGN KEY (org_id, contact_id) REFERENCES contact (org_id, id) ON DELETE CASCADE
+) WITHOUT ROWID;
+
+CREATE INDEX call_by_contact ON call (org_id, contact_id, started_at);
+
+-- SMS conversations with a contact.
+CREATE TABLE sms_conversation (
+    org_id           TEXT    NOT NULL,
+    id               TEXT    NOT NULL,
+    contact_id       TEXT    NOT NULL,
+    direction        TEXT    NOT NULL CHECK (direction IN ('inbound', 'outbound')),
+    agent_number     TEXT,
+    contact_number   TEXT,
+    started_at       INTEGER NOT NULL,
+    message_count    INTEGER NOT NULL DEFAULT 0 CHECK (message_count >= 0),
+    status           TEXT,
+    summary          TEXT,
+    metadata         TEXT    NOT NULL DEFAULT '{}',
+    PRIMARY KEY (org_id, id),
+    FOREIGN KEY (org_id, contact_id) REFERENCES contact (org_id, id) ON DELETE CASCADE
+) WITHOUT ROWID;
+
+CREATE INDEX sms_conversation_by_contact ON sms_conversation (org_id, contact_id, started_at);
+
+-- The id of a merged-away contact and the contact that survived. Chains are kept flat:
+-- when a surviving contact is itself merged away, its redirects are re-pointed, so a
+-- read follows at most one redirect.
+CREATE TABLE merge_redirect (
+    org_id        TEXT    NOT NULL,
+    merged_id     TEXT    NOT NULL,
+    surviving_id  TEXT    NOT NULL,
+    merged_at     INTEGER NOT NULL,
+    PRIMARY KEY (org_id, merged_id),
+    FOREIGN KEY (org_id, surviving_id) REFERENCES contact (org_id, id) ON DELETE CASCADE
+) WITHOUT ROWID;
+
+CREATE INDEX merge_redirect_by_surviving ON merge_redirect (org_id, surviving_id);
+
+-- One row per merge: when, which two, and what moved (a JSON object of counts).
+CREATE TABLE merge_journal (
+    seq           INTEGER PRIMARY KEY,
+    org_id        TEXT    NOT NULL,
+    primary_id    TEXT    NOT NULL,
+    duplicate_id  TEXT    NOT NULL,
+    merged_at     INTEGER NOT NULL,
+    moved         TEXT    NOT NULL
+);
+
+CREATE INDEX merge_journal_by_primary ON merge_journal (org_id, primary_id);
+CREATE INDEX merge_journal_by_duplicate ON merge_journal (org_id, duplicate_id);

@@ -1,0 +1,238 @@
+//! The one error type of the crate.
+//!
+//! Messages are written for logs: they name the field that is wrong, never its value,
+//! and never carry a phone number, an email or a file path. SQLite's own errors are
+//! reduced to their result code for the same reason (rusqlite's errors can carry paths
+//! and SQL text).
+
+use std::fmt;
+
+/// The error codes of the contract, as they appear in JSON envelopes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorCode {
+    /// The request is malformed: a bad identifier, a missing field, a refused merge.
+    BadRequest,
+    /// The contact does not exist in this org.
+    NotFound,
+    /// Storage failed: busy past the timeout, I/O, corruption, a full disk.
+    InternalError,
+}
+
+impl ErrorCode {
+    /// The code as written in envelopes: `BAD_REQUEST`, `NOT_FOUND`, `INTERNAL_ERROR`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::BadRequest => "BAD_REQUEST",
+            ErrorCode::NotFound => "NOT_FOUND",
+            ErrorCode::InternalError => "INTERNAL_ERROR",
+        }
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Everything that can go wrong in contactstore.
+///
+/// Use [`Error::code`] for the contract's error code; `Display` gives the message.
+#[derive(thiserror::Error, Debug)]
+#[non_exhaustive]
+pub enum Error {
+    /// An input field was rejected. `field` names it (`phone_number`, `metadata`, …);
+    /// `reason` says what is wrong with it without repeating it.
+    #[error("Invalid {field}: {reason}")]
+    InvalidField {
+        /// The name of the field, as in the JSON API.
+        field: &'static str,
+        /// Why it was rejected, in words that never contain the value.
+        reason: &'static str,
+    },
+
+    /// Resolve and find need at least one identifier.
+    #[error("At least one identifier (phone_number, email, or external_id) is required")]
+    MissingIdentifier,
+
+    /// A request that is well-formed but refused, with the hosted API's exact wording
+    /// (for example `Cannot merge a contact with itself`).
+    #[error("{0}")]
+    Refused(&'static str),
+
+    /// The contact does not exist in this org (or was erased).
+    #[error("Contact not found")]
+    NotFound,
+
+    /// The database was written by a newer contactstore; it is left untouched.
+    #[error("database schema version {found} is newer than this contactstore supports ({supported})")]
+    IncompatibleVersion {
+        /// The file's `user_version`.
+        found: i64,
+        /// The newest version this build knows.
+        supported: i64,
+    },
+
+    /// The file is an SQLite database of some other application.
+    #[error("the file is not a contactstore database (application_id {0:#x})")]
+    ForeignDatabase(i32),
+
+    /// SQLite failed. Only the result code is kept: see [`StorageError`].
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+
+    /// The file system failed while opening or creating the database.
+    #[error("I/O error: {0}")]
+    Io(std::io::ErrorKind),
+}
+
+impl Error {
+    /// The contract's error code for this error.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Error::InvalidField { .. } | Error::MissingIdentifier | Error::Refused(_) => {
+                ErrorCode::BadRequest
+            }
+            Error::NotFound => ErrorCode::NotFound,
+            Error::IncompatibleVersion { .. }
+            | Error::ForeignDatabase(_)
+            | Error::Storage(_)
+            | Error::Io(_) => ErrorCode::InternalError,
+        }
+    }
+
+    pub(crate) fn invalid(field: &'static str, reason: &'static str) -> Self {
+        Error::InvalidField { field, reason }
+    }
+
+    /// True when SQLite gave up waiting for a lock (`SQLITE_BUSY` / `SQLITE_LOCKED`).
+    pub fn is_busy(&self) -> bool {
+        matches!(self, Error::Storage(s) if s.is_busy())
+    }
+}
+
+impl From<rusqlite::Error> for Error {
+    fn from(e: rusqlite::Error) -> Self {
+        Error::Storage(StorageError::from(e))
+    }
+}
+
+impl From<std::io::Error> for Error {
+    fn from(e: std::io::Error) -> Self {
+        Error::Io(e.kind())
+    }
+}
+
+/// An SQLite failure, reduced to its result code.
+///
+/// rusqlite's error values may carry the database path, SQL text or bound values;
+/// none of that is kept, so this error is safe to log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StorageError {
+    code: Option<rusqlite::ErrorCode>,
+    extended: i32,
+}
+
+impl StorageError {
+    /// SQLite's primary result code, if the failure came from SQLite itself.
+    pub fn sqlite_code(&self) -> Option<rusqlite::ErrorCode> {
+        self.code
+    }
+
+    /// SQLite's extended result code (0 when not an SQLite failure).
+    pub fn extended_code(&self) -> i32 {
+        self.extended
+    }
+
+    /// True for `SQLITE_BUSY` and `SQLITE_LOCKED`.
+    pub fn is_busy(&self) -> bool {
+        matches!(
+            self.code,
+            Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+        )
+    }
+}
+
+impl From<rusqlite::Error> for StorageError {
+    fn from(e: rusqlite::Error) -> Self {
+        match e {
+            rusqlite::Error::SqliteFailure(inner, _) => StorageError {
+                code: Some(inner.code),
+                extended: inner.extended_code,
+            },
+            _ => StorageError {
+                code: None,
+                extended: 0,
+            },
+        }
+    }
+}
+
+impl fmt::Display for StorageError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.code {
+            Some(code) => write!(
+                f,
+                "storage failure: {} (SQLite code {})",
+                describe(code),
+                self.extended
+            ),
+            None => f.write_str("storage failure: unexpected database response"),
+        }
+    }
+}
+
+impl std::error::Error for StorageError {}
+
+fn describe(code: rusqlite::ErrorCode) -> &'static str {
+    use rusqlite::ErrorCode as C;
+    match code {
+        C::DatabaseBusy => "database is busy",
+        C::DatabaseLocked => "database table is locked",
+        C::DiskFull => "disk is full",
+        C::ReadOnly => "database is read-only",
+        C::DatabaseCorrupt => "database disk image is malformed",
+        C::NotADatabase => "file is not a database",
+        C::CannotOpen => "unable to open database file",
+        C::SystemIoFailure => "disk I/O error",
+        C::ConstraintViolation => "constraint violation",
+        C::OutOfMemory => "out of memory",
+        C::PermissionDenied => "access permission denied",
+        C::TooBig => "string or blob too big",
+        _ => "SQLite error",
+    }
+}
+
+/// The crate's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_follow_the_contract() {
+        assert_eq!(
+            Error::invalid("email", "x").code().as_str(),
+            "BAD_REQUEST"
+        );
+        assert_eq!(Error::MissingIdentifier.code(), ErrorCode::BadRequest);
+        assert_eq!(Error::NotFound.code().as_str(), "NOT_FOUND");
+        assert_eq!(Error::NotFound.to_string(), "Contact not found");
+        let sqlite = rusqlite::Error::InvalidPath("/home/sarah/+14155550192.db".into());
+        let err = Error::from(sqlite);
+        assert_eq!(err.code().as_str(), "INTERNAL_ERROR");
+        assert!(!err.to_string().contains("sarah"));
+        assert!(!format!("{err:?}").contains("sarah"));
+    }
+
+    #[test]
+    fn busy_is_recognised() {
+        let busy = rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_BUSY),
+            Some("database is locked".into()),
+        );
+        assert!(Error::from(busy).is_busy());
+        assert!(!Error::NotFound.is_busy());
+    }
+}

@@ -1,0 +1,185 @@
+//! Reading contacts: identifier lookups, contact rows, and hydration of a contact with
+//! its identifiers, memories and entities in a fixed number of statements.
+
+use std::collections::HashMap;
+
+use rusqlite::{Connection, OptionalExtension, Row};
+use serde::de::DeserializeOwned;
+
+use crate::error::Result;
+use crate::model::{Contact, ContactDetails, Entity, Identifier, Memory};
+use crate::normalize::IdentifierType;
+
+/// Normalized identifiers of a request, strongest first.
+pub(crate) type Wanted = Vec<(IdentifierType, String)>;
+
+const OWNER_OF_IDENTIFIER: &str = "SELECT contact_id FROM identifier \
+     WHERE org_id = ?1 AND identifier_type = ?2 AND identifier_value = ?3";
+
+/// For each wanted identifier that some contact owns, its type and owner, in the order
+/// of `wanted` (strongest first).
+pub(crate) fn owners(
+    conn: &Connection,
+    org_id: &str,
+    wanted: &Wanted,
+) -> Result<Vec<(IdentifierType, String)>> {
+    let mut stmt = conn.prepare_cached(OWNER_OF_IDENTIFIER)?;
+    let mut found = Vec::with_capacity(wanted.len());
+    for (kind, value) in wanted {
+        let owner: Option<String> = stmt
+            .query_row((org_id, kind.code(), value), |r| r.get(0))
+            .optional()?;
+        if let Some(owner) = owner {
+            found.push((*kind, owner));
+        }
+    }
+    Ok(found)
+}
+
+const CONTACT_BY_ID: &str = "SELECT id, org_id, name, metadata, created_at, updated_at \
+     FROM contact WHERE org_id = ?1 AND id = ?2";
+
+/// The contact row, if this org has it.
+pub(crate) fn contact(conn: &Connection, org_id: &str, id: &str) -> Result<Option<Contact>> {
+    let mut stmt = conn.prepare_cached(CONTACT_BY_ID)?;
+    Ok(stmt.query_row((org_id, id), contact_from_row).optional()?)
+}
+
+const REDIRECT_OF: &str =
+    "SELECT surviving_id FROM merge_redirect WHERE org_id = ?1 AND merged_id = ?2";
+
+/// The contact with this id, or the one it was merged into. Redirects are kept flat
+/// (see `merge_redirect` in schema.sql), so this is at most two lookups.
+pub(crate) fn contact_following_merges(
+    conn: &Connection,
+    org_id: &str,
+    id: &str,
+) -> Result<Option<Contact>> {
+    if let Some(found) = contact(conn, org_id, id)? {
+        return Ok(Some(found));
+    }
+    let surviving: Option<String> = conn
+        .prepare_cached(REDIRECT_OF)?
+        .query_row((org_id, id), |r| r.get(0))
+        .optional()?;
+    match surviving {
+        Some(surviving) => contact(conn, org_id, &surviving),
+        None => Ok(None),
+    }
+}
+
+pub(crate) fn contact_from_row(row: &Row<'_>) -> rusqlite::Result<Contact> {
+    Ok(Contact {
+        id: row.get(0)?,
+        org_id: row.get(1)?,
+        name: row.get(2)?,
+        metadata: json_column(row, 3)?,
+        created_at: row.get(4)?,
+        updated_at: row.get(5)?,
+    })
+}
+
+/// Parses a JSON TEXT column written by the library.
+pub(crate) fn json_column<T: DeserializeOwned>(row: &Row<'_>, idx: usize) -> rusqlite::Result<T> {
+    let text = row.get_ref(idx)?.as_str()?;
+    serde_json::from_str(text).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(idx, rusqlite::types::Type::Text, Box::new(e))
+    })
+}
+
+const IDENTIFIERS_OF_CONTACT: &str =
+    "SELECT id, identifier_type, identifier_value, is_primary FROM identifier \
+     WHERE org_id = ?1 AND contact_id = ?2 \
+     ORDER BY identifier_type, is_primary DESC, identifier_value";
+
+/// The contact's identifiers: by type (phone, email, external id), primary first.
+pub(crate) fn identifiers(conn: &Connection, org_id: &str, contact_id: &str) -> Result<Vec<Identifier>> {
+    let mut stmt = conn.prepare_cached(IDENTIFIERS_OF_CONTACT)?;
+    let rows = stmt.query_map((org_id, contact_id), |row| {
+        let code: i64 = row.get(1)?;
+        Ok(Identifier {
+            id: row.get(0)?,
+            contact_id: contact_id.to_owned(),
+            identifier_type: IdentifierType::from_code(code)
+                .ok_or(rusqlite::Error::IntegralValueOutOfRange(1, code))?,
+            identifier_value: row.get(2)?,
+            is_primary: row.get(3)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+const MEMORIES_OF_CONTACT: &str =
+    "SELECT id, persona_id, agent_number, summary, facts, recent_messages, open_items, \
+            created_at, updated_at \
+     FROM memory WHERE org_id = ?1 AND contact_id = ?2 ORDER BY created_at, id";
+
+const ENTITIES_OF_CONTACT: &str =
+    "SELECT e.memory_id, e.entity_type, e.entity_id, e.facts, e.status, \
+            e.last_discussed_at, e.notes \
+     FROM memory m JOIN memory_entity e ON e.org_id = m.org_id AND e.memory_id = m.id \
+     WHERE m.org_id = ?1 AND m.contact_id = ?2 \
+     ORDER BY e.memory_id, e.last_discussed_at DESC NULLS LAST, e.entity_type, e.entity_id";
+
+/// The contact's memories with their entities: two statements however many memories
+/// there are. Memories by creation; entities most recently discussed first.
+pub(crate) fn memories(conn: &Connection, org_id: &str, contact_id: &str) -> Result<Vec<Memory>> {
+    let mut stmt = conn.prepare_cached(MEMORIES_OF_CONTACT)?;
+    let mut memories: Vec<Memory> = stmt
+        .query_map((org_id, contact_id), |row| {
+            Ok(Memory {
+                id: row.get(0)?,
+                contact_id: contact_id.to_owned(),
+                persona_id: row.get(1)?,
+                agent_number: row.get(2)?,
+                summary: row.get(3)?,
+                facts: json_column(row, 4)?,
+                recent_messages: json_column(row, 5)?,
+                open_items: json_column(row, 6)?,
+                entities: Vec::new(),
+                created_at: row.get(7)?,
+                updated_at: row.get(8)?,
+            })
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    if memories.is_empty() {
+        return Ok(memories);
+    }
+    let position: HashMap<String, usize> = memories
+        .iter()
+        .enumerate()
+        .map(|(i, m)| (m.id.clone(), i))
+        .collect();
+    let mut stmt = conn.prepare_cached(ENTITIES_OF_CONTACT)?;
+    let mut rows = stmt.query((org_id, contact_id))?;
+    while let Some(row) = rows.next()? {
+        let memory_id = row.get_ref(0)?.as_str().map_err(rusqlite::Error::from)?;
+        if let Some(&i) = position.get(memory_id) {
+            memories[i].entities.push(entity_from_row(row, 1)?);
+        }
+    }
+    Ok(memories)
+}
+
+/// An entity from columns `first..first + 6`.
+pub(crate) fn entity_from_row(row: &Row<'_>, first: usize) -> rusqlite::Result<Entity> {
+    Ok(Entity {
+        entity_type: row.get(first)?,
+        entity_id: row.get(first + 1)?,
+        facts: json_column(row, first + 2)?,
+        status: row.get(first + 3)?,
+        last_discussed_at: row.get(first + 4)?,
+        notes: row.get(first + 5)?,
+    })
+}
+
+/// The contact with its identifiers and memories.
+pub(crate) fn details(conn: &Connection, contact: Contact) -> Result<ContactDetails> {
+    let identifiers = identifiers(conn, &contact.org_id, &contact.id)?;
+    let memories = memories(conn, &contact.org_id, &contact.id)?;
+    Ok(ContactDetails {
+        contact,
+        identifiers,
+        memories,
+    })
+}

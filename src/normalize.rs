@@ -1,0 +1,447 @@
+//! Identifier normalization (contract §2): equivalent spellings of one identity map to
+//! one stored value, and anything that is not an identity is rejected.
+//!
+//! These are pure functions. Errors name the field and the reason, never the value.
+
+use std::fmt;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::str::FromStr;
+
+use phonenumber::{country, Mode};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// Longest phone input looked at. Real numbers with formatting fit in well under this;
+/// anything longer is refused before the (comparatively slow) parser sees it.
+pub const MAX_PHONE_INPUT_CHARS: usize = 64;
+/// Longest email address kept (RFC 5321's path limit, as the contract says).
+pub const MAX_EMAIL_CHARS: usize = 254;
+/// Longest external id.
+pub const MAX_EXTERNAL_ID_CHARS: usize = 256;
+
+/// The three kinds of identifier, strongest last in declaration but compared by
+/// [`IdentifierType::strength`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IdentifierType {
+    /// A phone number, stored in E.164.
+    PhoneNumber,
+    /// An email address, lowercased with an ASCII domain.
+    Email,
+    /// An id from another system (a CRM), compared exactly.
+    ExternalId,
+}
+
+impl IdentifierType {
+    /// All types, in the order identifiers are listed.
+    pub const ALL: [IdentifierType; 3] = [
+        IdentifierType::PhoneNumber,
+        IdentifierType::Email,
+        IdentifierType::ExternalId,
+    ];
+
+    /// The name used in JSON and on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IdentifierType::PhoneNumber => "phone_number",
+            IdentifierType::Email => "email",
+            IdentifierType::ExternalId => "external_id",
+        }
+    }
+
+    /// Precedence when identifiers point at different contacts:
+    /// external_id > phone_number > email.
+    pub fn strength(self) -> u8 {
+        match self {
+            IdentifierType::ExternalId => 3,
+            IdentifierType::PhoneNumber => 2,
+            IdentifierType::Email => 1,
+        }
+    }
+
+    /// The code stored in the `identifier_type` column.
+    pub(crate) fn code(self) -> i64 {
+        match self {
+            IdentifierType::PhoneNumber => 1,
+            IdentifierType::Email => 2,
+            IdentifierType::ExternalId => 3,
+        }
+    }
+
+    pub(crate) fn from_code(code: i64) -> Option<Self> {
+        match code {
+            1 => Some(IdentifierType::PhoneNumber),
+            2 => Some(IdentifierType::Email),
+            3 => Some(IdentifierType::ExternalId),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for IdentifierType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for IdentifierType {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        IdentifierType::ALL
+            .into_iter()
+            .find(|t| t.as_str() == s)
+            .ok_or_else(|| {
+                Error::invalid(
+                    "identifier_type",
+                    "must be phone_number, email or external_id",
+                )
+            })
+    }
+}
+
+/// The region used for phone numbers written without a country code (default `US`).
+///
+/// ```
+/// use contactstore::PhoneRegion;
+/// let uk: PhoneRegion = "GB".parse().unwrap();
+/// assert_eq!(uk.to_string(), "GB");
+/// assert!("XX".parse::<PhoneRegion>().is_err());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PhoneRegion(country::Id);
+
+impl Default for PhoneRegion {
+    fn default() -> Self {
+        PhoneRegion(country::Id::US)
+    }
+}
+
+impl FromStr for PhoneRegion {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        country::Id::from_str(&s.to_ascii_uppercase())
+            .map(PhoneRegion)
+            .map_err(|_| Error::invalid("region", "is not a known ISO 3166 region code"))
+    }
+}
+
+impl fmt::Display for PhoneRegion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0.as_ref())
+    }
+}
+
+/// Normalizes a value of the given type; `field` names it in errors.
+///
+/// ```
+/// use contactstore::{normalize, IdentifierType, PhoneRegion};
+/// let v = normalize::identifier(IdentifierType::PhoneNumber, "(415) 555-0192",
+///                               PhoneRegion::default(), "phone_number").unwrap();
+/// assert_eq!(v, "+14155550192");
+/// ```
+///
+/// # Errors
+/// [`Error::InvalidField`] naming `field` when the value is not a valid identifier.
+pub fn identifier(
+    kind: IdentifierType,
+    input: &str,
+    region: PhoneRegion,
+    field: &'static str,
+) -> Result<String> {
+    match kind {
+        IdentifierType::PhoneNumber => phone(input, region, field),
+        IdentifierType::Email => email(input, field),
+        IdentifierType::ExternalId => external_id(input, field),
+    }
+}
+
+/// Parses a phone number against `region` and returns it in E.164.
+///
+/// # Errors
+/// [`Error::InvalidField`] naming `field` for empty, over-long or non-numeric text,
+/// numbers that are invalid for their region, and numbers with an extension.
+pub fn phone(input: &str, region: PhoneRegion, field: &'static str) -> Result<String> {
+    let text = input.trim();
+    if text.is_empty() {
+        return Err(Error::invalid(field, "must not be empty"));
+    }
+    if text.chars().count() > MAX_PHONE_INPUT_CHARS {
+        return Err(Error::invalid(field, "is too long"));
+    }
+    if text.chars().any(char::is_control) {
+        return Err(Error::invalid(field, "contains control characters"));
+    }
+    // No shortcut for input already in E.164: the parser's answer for `+…` input can
+    // depend on the default region (a property test found `+43120000`), so every input
+    // goes through the same parse.
+    validate_and_format(text, region.0, field)
+}
+
+fn validate_and_format(text: &str, region: country::Id, field: &'static str) -> Result<String> {
+    // The phonenumber crate has panicked on malformed input in the past; a panic there
+    // must become a rejection, never a crash of the caller's process.
+    let parsed = catch_unwind(AssertUnwindSafe(|| {
+        let number = phonenumber::parse(Some(region), text).ok()?;
+        if number.extension().is_some() {
+            return Some(Err("must not include an extension"));
+        }
+        if !phonenumber::is_valid(&number) {
+            return Some(Err("is not a valid phone number"));
+        }
+        Some(Ok(number.format().mode(Mode::E164).to_string()))
+    }));
+    match parsed {
+        Ok(Some(Ok(e164))) => Ok(e164),
+        Ok(Some(Err(reason))) => Err(Error::invalid(field, reason)),
+        Ok(None) | Err(_) => Err(Error::invalid(field, "is not a phone number")),
+    }
+}
+
+/// Lowercases an email address, converts its domain to ASCII (IDNA) and checks that
+/// it is a syntactically valid address of at most 254 characters.
+///
+/// # Errors
+/// [`Error::InvalidField`] naming `field` when the address is not valid.
+pub fn email(input: &str, field: &'static str) -> Result<String> {
+    let text = input.trim();
+    if text.is_empty() {
+        return Err(Error::invalid(field, "must not be empty"));
+    }
+    // Generous bound before any work: IDNA can shrink input, but not by this much.
+    if text.len() > 4 * MAX_EMAIL_CHARS {
+        return Err(Error::invalid(field, "is too long"));
+    }
+    let Some((local, domain)) = text.rsplit_once('@') else {
+        return Err(Error::invalid(field, "is not a valid email address"));
+    };
+    let domain = idna::domain_to_ascii_strict(domain)
+        .map_err(|_| Error::invalid(field, "has an invalid domain"))?;
+    let address = format!("{}@{}", local.to_lowercase(), domain);
+    if address.chars().count() > MAX_EMAIL_CHARS {
+        return Err(Error::invalid(field, "is too long"));
+    }
+    let options = email_address::Options {
+        minimum_sub_domains: 2,
+        allow_domain_literal: false,
+        allow_display_text: false,
+        ..email_address::Options::default()
+    };
+    email_address::EmailAddress::parse_with_options(&address, options)
+        .map_err(|_| Error::invalid(field, "is not a valid email address"))?;
+    Ok(address)
+}
+
+/// Trims an external id and checks it is non-empty, at most 256 characters and free of
+/// control characters. Comparison is exact: case is kept.
+///
+/// # Errors
+/// [`Error::InvalidField`] naming `field` when the id is rejected.
+pub fn external_id(input: &str, field: &'static str) -> Result<String> {
+    let text = input.trim();
+    if text.is_empty() {
+        return Err(Error::invalid(field, "must not be empty"));
+    }
+    if text.chars().count() > MAX_EXTERNAL_ID_CHARS {
+        return Err(Error::invalid(field, "is too long"));
+    }
+    if text.chars().any(char::is_control) {
+        return Err(Error::invalid(field, "contains control characters"));
+    }
+    Ok(text.to_owned())
+}
+
+/// Checks a short free-form key such as an org id or persona id: trimmed text,
+/// non-empty, at most `max_chars` characters, no control characters.
+pub(crate) fn key(input: &str, max_chars: usize, field: &'static str) -> Result<String> {
+    let text = input.trim();
+    if text.is_empty() {
+        return Err(Error::invalid(field, "must not be empty"));
+    }
+    if text.chars().count() > max_chars {
+        return Err(Error::invalid(field, "is too long"));
+    }
+    if text.chars().any(char::is_control) {
+        return Err(Error::invalid(field, "contains control characters"));
+    }
+    Ok(text.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn us() -> PhoneRegion {
+        PhoneRegion::default()
+    }
+
+    #[test]
+    fn accepts_the_usual_phone_forms() {
+        let cases = [
+            ("(415) 555-0192", "US", "+14155550192"),
+            ("415.555.0192", "US", "+14155550192"),
+            ("415-555-0192", "US", "+14155550192"),
+            ("4155550192", "US", "+14155550192"),
+            ("1 415 555 0192", "US", "+14155550192"),
+            ("+1 415 555 0192", "US", "+14155550192"),
+            ("+14155550192", "US", "+14155550192"),
+            ("  +14155550192  ", "US", "+14155550192"),
+            ("tel:+1-415-555-0192", "US", "+14155550192"),
+            ("011 44 20 7946 0958", "US", "+442079460958"),
+            ("+44 20 7946 0958", "US", "+442079460958"),
+            ("020 7946 0958", "GB", "+442079460958"),
+            ("+14155550192", "GB", "+14155550192"),
+        ];
+        for (input, region, expected) in cases {
+            let region: PhoneRegion = region.parse().unwrap();
+            assert_eq!(
+                phone(input, region, "phone_number").unwrap(),
+                expected,
+                "{input}"
+            );
+        }
+    }
+
+    #[test]
+    fn rejects_what_is_not_a_phone_identity() {
+        let long = "1".repeat(MAX_PHONE_INPUT_CHARS + 1);
+        let cases: [(&str, &str); 14] = [
+            ("", "must not be empty"),
+            ("   ", "must not be empty"),
+            ("anonymous", "is not a phone number"),
+            ("unknown", "is not a phone number"),
+            ("Restricted", "is not a phone number"),
+            ("12345", "is not a valid phone number"),
+            ("+266696687", "is not a valid phone number"),
+            ("+1 415 555 0192 ext. 12", "must not include an extension"),
+            ("415-555-0192 x12", "must not include an extension"),
+            ("tel:+1-415-555-0192;ext=12", "must not include an extension"),
+            (&long, "is too long"),
+            ("+1415555\u{0}0192", "contains control characters"),
+            ("+0123456789", "is not a phone number"),
+            ("+", "is not a phone number"),
+        ];
+        for (input, reason) in cases {
+            match phone(input, us(), "phone_number") {
+                Err(Error::InvalidField { field, reason: got }) => {
+                    assert_eq!(field, "phone_number", "{input}");
+                    assert_eq!(got, reason, "{input}");
+                }
+                other => panic!("{input:?} gave {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn phone_errors_never_carry_the_number() {
+        for input in ["+266696687", "415555019", "+1 415 555 0192 ext. 12"] {
+            let message = phone(input, us(), "phone_number").unwrap_err().to_string();
+            assert!(!message.contains("555"), "{message}");
+            assert!(!message.contains("6696687"), "{message}");
+        }
+    }
+
+    #[test]
+    fn accepts_and_canonicalizes_emails() {
+        let cases = [
+            ("Sarah@Example.com", "sarah@example.com"),
+            ("  sarah@example.com\t", "sarah@example.com"),
+            ("sarah.chen+tag@example.com", "sarah.chen+tag@example.com"),
+            ("s@bücher.example", "s@xn--bcher-kva.example"),
+            ("S@BÜCHER.example", "s@xn--bcher-kva.example"),
+            ("o'neil@sub.example.co.uk", "o'neil@sub.example.co.uk"),
+        ];
+        for (input, expected) in cases {
+            assert_eq!(email(input, "email").unwrap(), expected, "{input}");
+        }
+    }
+
+    #[test]
+    fn rejects_invalid_emails() {
+        let long_local = format!("{}@example.com", "a".repeat(250));
+        for input in [
+            "",
+            "sarah",
+            "sarah@",
+            "@example.com",
+            "sarah@localhost",
+            "sarah chen@example.com",
+            "sarah@exa mple.com",
+            "Sarah <sarah@example.com>",
+            "sarah@[127.0.0.1]",
+            "sarah..chen@example.com",
+            "sarah@-example.com",
+            long_local.as_str(),
+        ] {
+            let err = email(input, "email").unwrap_err();
+            assert_eq!(err.code().as_str(), "BAD_REQUEST", "{input}");
+            assert!(!err.to_string().contains("sarah"), "{input}");
+        }
+    }
+
+    #[test]
+    fn external_ids_are_trimmed_and_exact() {
+        assert_eq!(external_id("  crm-8812 ", "external_id").unwrap(), "crm-8812");
+        assert_eq!(external_id("CRM-8812", "external_id").unwrap(), "CRM-8812");
+        assert_eq!(
+            external_id(&"é".repeat(256), "external_id").unwrap().chars().count(),
+            256
+        );
+        for input in [
+            String::new(),
+            " \t ".into(),
+            "x".repeat(257),
+            "crm\u{0}1".into(),
+        ] {
+            assert!(external_id(&input, "external_id").is_err(), "{input:?}");
+        }
+    }
+
+    #[test]
+    fn identifier_types_round_trip_their_names_and_codes() {
+        for t in IdentifierType::ALL {
+            assert_eq!(t.as_str().parse::<IdentifierType>().unwrap(), t);
+            assert_eq!(IdentifierType::from_code(t.code()), Some(t));
+        }
+        assert!("phone".parse::<IdentifierType>().is_err());
+        assert!(IdentifierType::ExternalId.strength() > IdentifierType::PhoneNumber.strength());
+        assert!(IdentifierType::PhoneNumber.strength() > IdentifierType::Email.strength());
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
+
+        /// No input crashes normalization.
+        #[test]
+        fn any_text_is_accepted_or_rejected_without_panic(input in "\\PC*|[0-9+() .x-]{0,40}") {
+            for kind in IdentifierType::ALL {
+                let _ = identifier(kind, &input, us(), "field");
+            }
+        }
+
+        /// A stored value normalizes to itself, so a lookup by it finds it again.
+        #[test]
+        fn normalization_is_idempotent(digits in "[1-9][0-9]{7,14}", spaced in proptest::bool::ANY) {
+            let text = if spaced { format!("+{} {}", &digits[..1], &digits[1..]) } else { format!("+{digits}") };
+            if let Ok(e164) = phone(&text, us(), "phone_number") {
+                proptest::prop_assert_eq!(phone(&e164, us(), "phone_number").ok(), Some(e164.clone()));
+            }
+        }
+
+        /// Valid numbers in any common US spelling normalize to one value.
+        #[test]
+        fn us_spellings_agree(area in 201u32..990, exchange in 200u32..999, line in 0u32..9999) {
+            let e164 = format!("+1{area}{exchange}{line:04}");
+            if let Ok(canonical) = phone(&e164, us(), "phone_number") {
+                for spelling in [
+                    format!("({area}) {exchange}-{line:04}"),
+                    format!("{area}.{exchange}.{line:04}"),
+                    format!("+1 {area} {exchange} {line:04}"),
+                    format!("tel:+1-{area}-{exchange}-{line:04}"),
+                ] {
+                    proptest::prop_assert_eq!(phone(&spelling, us(), "phone_number").ok(), Some(canonical.clone()));
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,124 @@
+//! Creating and upgrading the schema, by `PRAGMA user_version`.
+//!
+//! The version of a file is its `user_version`. A new file gets `schema.sql` (the
+//! current schema) in one step; an older file gets the upgrade steps after its version,
+//! in order. Both happen inside one `BEGIN IMMEDIATE` transaction, so concurrent
+//! openers apply a migration exactly once and a failed step leaves the file as it was.
+//!
+//! Rules for editing this file: never edit, remove or reorder a shipped step; a new
+//! schema change is a new step appended to [`UPGRADES`] *and* the same change made in
+//! `schema.sql`. The tests check that a file upgraded from each old version ends up
+//! with the schema `schema.sql` creates.
+
+use rusqlite::{Connection, TransactionBehavior};
+
+use crate::error::{Error, Result};
+
+/// The schema `schema.sql` creates.
+pub const SCHEMA_SQL: &str = include_str!("../schema.sql");
+
+/// `UPGRADES[i]` takes a file from version `i + 1` to version `i + 2`.
+const UPGRADES: &[&str] = &[];
+
+/// The schema version this build writes: one more than the number of upgrade steps.
+pub const SCHEMA_VERSION: i64 = 1 + UPGRADES.len() as i64;
+
+/// `PRAGMA application_id` of contactstore files ("CtSt").
+pub const APPLICATION_ID: i32 = 0x4374_5374;
+
+/// The version and owner recorded in a file's header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Header {
+    pub user_version: i64,
+    pub application_id: i32,
+}
+
+pub(crate) fn read_header(conn: &Connection) -> Result<Header> {
+    Ok(Header {
+        user_version: conn.pragma_query_value(None, "user_version", |r| r.get(0))?,
+        application_id: conn.pragma_query_value(None, "application_id", |r| r.get(0))?,
+    })
+}
+
+/// Refuses files this build must not touch: newer versions and other applications'
+/// databases. Reads only.
+pub(crate) fn check_compatible(conn: &Connection) -> Result<Header> {
+    let header = read_header(conn)?;
+    if header.application_id != 0 && header.application_id != APPLICATION_ID {
+        return Err(Error::ForeignDatabase(header.application_id));
+    }
+    if header.user_version > SCHEMA_VERSION {
+        return Err(Error::IncompatibleVersion {
+            found: header.user_version,
+            supported: SCHEMA_VERSION,
+        });
+    }
+    if header.application_id == 0 && header.user_version == 0 && has_tables(conn)? {
+        return Err(Error::ForeignDatabase(0));
+    }
+    Ok(header)
+}
+
+fn has_tables(conn: &Connection) -> Result<bool> {
+    Ok(conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM sqlite_schema WHERE type = 'table')",
+        [],
+        |r| r.get(0),
+    )?)
+}
+
+/// Brings the schema to [`SCHEMA_VERSION`], creating it in an empty file.
+pub(crate) fn migrate(conn: &Connection) -> Result<()> {
+    if check_compatible(conn)?.user_version == SCHEMA_VERSION {
+        return Ok(()); // the common case: no write lock taken
+    }
+    let tx = rusqlite::Transaction::new_unchecked(conn, TransactionBehavior::Immediate)?;
+    // Another process may have migrated while we waited for the lock.
+    let version = check_compatible(&tx)?.user_version;
+    if version == 0 {
+        tx.execute_batch(SCHEMA_SQL)?;
+    } else {
+        upgrade_from(&tx, version)?;
+    }
+    tx.pragma_update(None, "application_id", APPLICATION_ID)?;
+    tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+    tx.commit()?;
+    Ok(())
+}
+
+fn upgrade_from(conn: &Connection, version: i64) -> Result<()> {
+    let start = usize::try_from(version - 1).unwrap_or(usize::MAX);
+    for step in UPGRADES.iter().skip(start) {
+        conn.execute_batch(step)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn version_matches_the_upgrade_list() {
+        assert_eq!(SCHEMA_VERSION, UPGRADES.len() as i64 + 1);
+    }
+
+    #[test]
+    fn migrate_creates_then_is_a_no_op() {
+        let conn = Connection::open_in_memory().unwrap();
+        migrate(&conn).unwrap();
+        let header = read_header(&conn).unwrap();
+        assert_eq!(header.user_version, SCHEMA_VERSION);
+        assert_eq!(header.application_id, APPLICATION_ID);
+        migrate(&conn).unwrap();
+    }
+
+    #[test]
+    fn other_applications_databases_are_refused() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch("CREATE TABLE t (x)").unwrap();
+        assert!(matches!(migrate(&conn), Err(Error::ForeignDatabase(0))));
+        conn.pragma_update(None, "application_id", 42).unwrap();
+        assert!(matches!(migrate(&conn), Err(Error::ForeignDatabase(42))));
+    }
+}
