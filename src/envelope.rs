@@ -2,33 +2,60 @@
 //! `{"data": null, "errors": [{"error": "BAD_REQUEST", "message": "…"}]}` on failure.
 //!
 //! ```
-//! use contactstore::{envelope, Error};
-//! let json = envelope::failure(&Error::NotFound).to_string();
+//! use contactstore::{envelope::Envelope, Error};
+//! let json = serde_json::to_string(&Envelope::<()>::failure(&Error::NotFound)).unwrap();
 //! assert_eq!(json, r#"{"data":null,"errors":[{"error":"NOT_FOUND","message":"Contact not found"}]}"#);
 //! ```
 
-use serde::Serialize;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, ErrorCode};
 
-/// A success envelope around `data`.
-///
-/// # Errors
-/// Fails only if `data` cannot be represented as JSON (never for this crate's types).
-pub fn success<T: Serialize>(data: &T) -> serde_json::Result<Value> {
-    Ok(json!({ "data": serde_json::to_value(data)?, "errors": Value::Null }))
+/// A response envelope around data of type `T`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Envelope<T> {
+    /// The result; null on failure (and for a find that matched nothing).
+    pub data: Option<T>,
+    /// Null on success; one entry per error on failure.
+    pub errors: Option<Vec<ErrorBody>>,
 }
 
-/// A failure envelope for an error.
-pub fn failure(error: &Error) -> Value {
-    failure_with(error.code(), &error.to_string())
+/// One error of a failure envelope.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    /// `BAD_REQUEST`, `NOT_FOUND` or `INTERNAL_ERROR`.
+    pub error: String,
+    /// What went wrong, without personal data.
+    pub message: String,
 }
 
-/// A failure envelope with a given code and message.
-pub fn failure_with(code: ErrorCode, message: &str) -> Value {
-    json!({
-        "data": Value::Null,
-        "errors": [{ "error": code.as_str(), "message": message }],
-    })
+impl<T> Envelope<T> {
+    /// A success envelope.
+    pub fn success(data: T) -> Self {
+        Envelope {
+            data: Some(data),
+            errors: None,
+        }
+    }
+
+    /// A success envelope whose data may be null (find without a match).
+    pub fn success_optional(data: Option<T>) -> Self {
+        Envelope { data, errors: None }
+    }
+
+    /// A failure envelope for an error.
+    pub fn failure(error: &Error) -> Self {
+        Self::failure_with(error.code(), error.to_string())
+    }
+
+    /// A failure envelope with a given code and message.
+    pub fn failure_with(code: ErrorCode, message: impl Into<String>) -> Self {
+        Envelope {
+            data: None,
+            errors: Some(vec![ErrorBody {
+                error: code.as_str().to_owned(),
+                message: message.into(),
+            }]),
+        }
+    }
 }
