@@ -65,7 +65,9 @@ pub enum Error {
     NotFound,
 
     /// The database was written by a newer contactstore; it is left untouched.
-    #[error("database schema version {found} is newer than this contactstore supports ({supported})")]
+    #[error(
+        "database schema version {found} is newer than this contactstore supports ({supported})"
+    )]
     IncompatibleVersion {
         /// The file's `user_version`.
         found: i64,
@@ -212,10 +214,7 @@ mod tests {
 
     #[test]
     fn codes_follow_the_contract() {
-        assert_eq!(
-            Error::invalid("email", "x").code().as_str(),
-            "BAD_REQUEST"
-        );
+        assert_eq!(Error::invalid("email", "x").code().as_str(), "BAD_REQUEST");
         assert_eq!(Error::MissingIdentifier.code(), ErrorCode::BadRequest);
         assert_eq!(Error::NotFound.code().as_str(), "NOT_FOUND");
         assert_eq!(Error::NotFound.to_string(), "Contact not found");

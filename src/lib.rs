@@ -55,8 +55,8 @@ mod timestamp;
 pub use db::{Durability, Settings};
 pub use error::{Error, ErrorCode, Result, StorageError};
 pub use model::{
-    Channel, Conflict, Contact, ContactDetails, Entity, EntityRef, Identifier, JsonObject,
-    Memory, Message, OpenItem, Priority, Resolved, Role, Scope,
+    Channel, Conflict, Contact, ContactDetails, Entity, EntityRef, Identifier, JsonObject, Memory,
+    Message, OpenItem, Priority, Resolved, Role, Scope,
 };
 pub use normalize::{IdentifierType, PhoneRegion};
 pub use resolve::{IdentifierQuery, ResolveRequest, MAX_METADATA_BYTES, MAX_NAME_CHARS};

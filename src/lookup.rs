@@ -93,7 +93,11 @@ const IDENTIFIERS_OF_CONTACT: &str =
      ORDER BY identifier_type, is_primary DESC, identifier_value";
 
 /// The contact's identifiers: by type (phone, email, external id), primary first.
-pub(crate) fn identifiers(conn: &Connection, org_id: &str, contact_id: &str) -> Result<Vec<Identifier>> {
+pub(crate) fn identifiers(
+    conn: &Connection,
+    org_id: &str,
+    contact_id: &str,
+) -> Result<Vec<Identifier>> {
     let mut stmt = conn.prepare_cached(IDENTIFIERS_OF_CONTACT)?;
     let rows = stmt.query_map((org_id, contact_id), |row| {
         let code: i64 = row.get(1)?;

@@ -315,7 +315,10 @@ mod tests {
             ("+266696687", "is not a valid phone number"),
             ("+1 415 555 0192 ext. 12", "must not include an extension"),
             ("415-555-0192 x12", "must not include an extension"),
-            ("tel:+1-415-555-0192;ext=12", "must not include an extension"),
+            (
+                "tel:+1-415-555-0192;ext=12",
+                "must not include an extension",
+            ),
             (&long, "is too long"),
             ("+1415555\u{0}0192", "contains control characters"),
             ("+0123456789", "is not a phone number"),
@@ -381,10 +384,16 @@ mod tests {
 
     #[test]
     fn external_ids_are_trimmed_and_exact() {
-        assert_eq!(external_id("  crm-8812 ", "external_id").unwrap(), "crm-8812");
+        assert_eq!(
+            external_id("  crm-8812 ", "external_id").unwrap(),
+            "crm-8812"
+        );
         assert_eq!(external_id("CRM-8812", "external_id").unwrap(), "CRM-8812");
         assert_eq!(
-            external_id(&"é".repeat(256), "external_id").unwrap().chars().count(),
+            external_id(&"é".repeat(256), "external_id")
+                .unwrap()
+                .chars()
+                .count(),
             256
         );
         for input in [

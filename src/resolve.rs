@@ -81,10 +81,16 @@ fn normalize_identifiers(
     let mut wanted = Vec::with_capacity(3);
     // Strongest first: external_id > phone_number > email.
     if let Some(x) = external_id {
-        wanted.push((IdentifierType::ExternalId, normalize::external_id(x, "external_id")?));
+        wanted.push((
+            IdentifierType::ExternalId,
+            normalize::external_id(x, "external_id")?,
+        ));
     }
     if let Some(p) = phone_number {
-        wanted.push((IdentifierType::PhoneNumber, normalize::phone(p, region, "phone_number")?));
+        wanted.push((
+            IdentifierType::PhoneNumber,
+            normalize::phone(p, region, "phone_number")?,
+        ));
     }
     if let Some(e) = email {
         wanted.push((IdentifierType::Email, normalize::email(e, "email")?));
@@ -270,7 +276,11 @@ impl Plan {
     }
 }
 
-pub(crate) fn resolve(store: &ContactStore, org_id: &str, request: &ResolveRequest) -> Result<Resolved> {
+pub(crate) fn resolve(
+    store: &ContactStore,
+    org_id: &str,
+    request: &ResolveRequest,
+) -> Result<Resolved> {
     let input = Valid::new(request, store.settings().region)?;
     let optimistic = store.read(|conn| plan(conn, org_id, &input))?;
     if !optimistic.writes() {
@@ -342,7 +352,8 @@ fn memory_exists(conn: &Connection, org_id: &str, contact_id: &str, scope: &Scop
         .is_some())
 }
 
-const INSERT_CONTACT: &str = "INSERT INTO contact (org_id, id, name, metadata, created_at, updated_at) \
+const INSERT_CONTACT: &str =
+    "INSERT INTO contact (org_id, id, name, metadata, created_at, updated_at) \
      VALUES (?1, ?2, ?3, ?4, ?5, ?5)";
 
 const UPDATE_CONTACT: &str =

@@ -41,8 +41,20 @@ pub(crate) fn read_header(conn: &Connection) -> Result<Header> {
 }
 
 /// Refuses files this build must not touch: newer versions and other applications'
-/// databases. Reads only.
+/// databases. Reads only, in one snapshot (another process may be creating the schema
+/// at this moment: its tables and its header must be seen together).
 pub(crate) fn check_compatible(conn: &Connection) -> Result<Header> {
+    if conn.is_autocommit() {
+        let tx = rusqlite::Transaction::new_unchecked(conn, TransactionBehavior::Deferred)?;
+        let header = check_header(&tx)?;
+        tx.commit()?;
+        Ok(header)
+    } else {
+        check_header(conn)
+    }
+}
+
+fn check_header(conn: &Connection) -> Result<Header> {
     let header = read_header(conn)?;
     if header.application_id != 0 && header.application_id != APPLICATION_ID {
         return Err(Error::ForeignDatabase(header.application_id));

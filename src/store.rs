@@ -125,12 +125,6 @@ impl ContactStore {
         tx.commit()?;
         Ok(value)
     }
-
-    /// The raw connection, for crate-internal checks in tests.
-    #[cfg(test)]
-    pub(crate) fn connection(&self) -> &Connection {
-        &self.conn
-    }
 }
 
 /// One org's view of the store: resolve, find and get see and touch only this org's
@@ -187,8 +181,8 @@ impl<'s> Org<'s> {
             let owners = lookup::owners(conn, &self.org_id, &wanted)?;
             match owners.first() {
                 Some((_, contact_id)) => {
-                    let contact = lookup::contact(conn, &self.org_id, contact_id)?
-                        .ok_or(Error::NotFound)?;
+                    let contact =
+                        lookup::contact(conn, &self.org_id, contact_id)?.ok_or(Error::NotFound)?;
                     lookup::details(conn, contact).map(Some)
                 }
                 None => Ok(None),
@@ -204,9 +198,8 @@ impl<'s> Org<'s> {
     /// [`Error::Storage`] if the database fails.
     pub fn get(&self, contact_id: &str) -> Result<ContactDetails> {
         self.store.read(|conn| {
-            let contact =
-                lookup::contact_following_merges(conn, &self.org_id, contact_id)?
-                    .ok_or(Error::NotFound)?;
+            let contact = lookup::contact_following_merges(conn, &self.org_id, contact_id)?
+                .ok_or(Error::NotFound)?;
             lookup::details(conn, contact)
         })
     }

@@ -139,7 +139,11 @@ mod tests {
             ("0000-01-01T00:00:00Z", "0000-01-01T00:00:00.000Z"),
             ("9999-12-31T23:59:59.999Z", "9999-12-31T23:59:59.999Z"),
         ] {
-            assert_eq!(Timestamp::parse(input).unwrap().to_string(), canonical, "{input}");
+            assert_eq!(
+                Timestamp::parse(input).unwrap().to_string(),
+                canonical,
+                "{input}"
+            );
         }
     }
 

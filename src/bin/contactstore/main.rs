@@ -25,11 +25,21 @@ use serde_json::Value;
 #[command(name = "contactstore", version, max_term_width = 100)]
 struct Cli {
     /// Database file (created on first use, readable by its owner only).
-    #[arg(long, global = true, env = "CONTACTSTORE_DB", default_value = "contacts.db")]
+    #[arg(
+        long,
+        global = true,
+        env = "CONTACTSTORE_DB",
+        default_value = "contacts.db"
+    )]
     db: PathBuf,
 
     /// The org every operation runs in.
-    #[arg(long, global = true, env = "CONTACTSTORE_ORG", default_value = "default")]
+    #[arg(
+        long,
+        global = true,
+        env = "CONTACTSTORE_ORG",
+        default_value = "default"
+    )]
     org: String,
 
     /// Work across all orgs (export, import and merge only).

@@ -1,0 +1,253 @@
+//! The `contactstore` command, run as a real process (contract §6).
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use common::TempDb;
+use serde_json::Value;
+
+fn cli(db: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_contactstore"))
+        .arg("--db")
+        .arg(db)
+        .args(args)
+        .env_remove("CONTACTSTORE_DB")
+        .env_remove("CONTACTSTORE_ORG")
+        .env_remove("CONTACTSTORE_REGION")
+        .output()
+        .expect("run contactstore")
+}
+
+/// The exit code and the one JSON envelope printed on stdout.
+fn run(db: &Path, args: &[&str]) -> (i32, Value) {
+    let out = cli(db, args);
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 1, "one envelope per command: {stdout}");
+    let v: Value = serde_json::from_str(lines[0]).expect("stdout is JSON");
+    (out.status.code().unwrap(), v)
+}
+
+fn error_code(v: &Value) -> &str {
+    v["errors"][0]["error"].as_str().unwrap()
+}
+
+#[test]
+fn resolve_find_get_session() {
+    let db = TempDb::new();
+    let (code, created) = run(
+        &db.path,
+        &[
+            "resolve",
+            "--phone",
+            "(415) 555-0192",
+            "--name",
+            "Sarah Chen",
+            "--persona-id",
+            "persona-12345678",
+            "--metadata",
+            r#"{"source":"inbound_call"}"#,
+        ],
+    );
+    assert_eq!(code, 0);
+    assert_eq!(created["errors"], Value::Null);
+    assert_eq!(created["data"]["created"], true);
+    let id = created["data"]["contact"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(created["data"]["contact"]["org_id"], "default");
+
+    let (code, again) = run(
+        &db.path,
+        &[
+            "resolve",
+            "--phone",
+            "+14155550192",
+            "--email",
+            "Sarah@Example.com",
+        ],
+    );
+    assert_eq!(code, 0);
+    assert_eq!(again["data"]["created"], false);
+    assert_eq!(again["data"]["contact"]["id"], id.as_str());
+
+    let (code, found) = run(&db.path, &["find", "--email", "sarah@example.com"]);
+    assert_eq!(code, 0);
+    assert_eq!(found["data"]["id"], id.as_str());
+    assert_eq!(found["data"]["identifiers"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        found["data"]["memories"][0]["persona_id"],
+        "persona-12345678"
+    );
+
+    let (code, got) = run(&db.path, &["get", &id]);
+    assert_eq!(code, 0);
+    assert_eq!(got["data"], found["data"]);
+}
+
+#[test]
+fn output_keeps_the_references_field_order() {
+    let db = TempDb::new();
+    let out = cli(&db.path, &["resolve", "--email", "a@example.com"]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    let keys = [
+        "\"id\"",
+        "\"org_id\"",
+        "\"name\"",
+        "\"metadata\"",
+        "\"created_at\"",
+        "\"updated_at\"",
+    ];
+    let positions: Vec<usize> = keys.iter().map(|k| text.find(k).unwrap()).collect();
+    assert!(positions.windows(2).all(|w| w[0] < w[1]), "{text}");
+    assert!(text.starts_with(r#"{"data":"#) && text.trim_end().ends_with(r#""errors":null}"#));
+}
+
+#[test]
+fn find_without_a_match_is_success_with_null_data() {
+    let db = TempDb::new();
+    let (code, v) = run(&db.path, &["find", "--phone", "+14155550192"]);
+    assert_eq!(code, 0);
+    assert_eq!(v, serde_json::json!({"data": null, "errors": null}));
+}
+
+#[test]
+fn exit_codes_follow_the_error_codes() {
+    let db = TempDb::new();
+    let (code, v) = run(&db.path, &["get", "no-such-contact"]);
+    assert_eq!((code, error_code(&v)), (3, "NOT_FOUND"));
+    assert_eq!(v["errors"][0]["message"], "Contact not found");
+    assert_eq!(v["data"], Value::Null);
+
+    let (code, v) = run(&db.path, &["resolve", "--phone", "anonymous"]);
+    assert_eq!((code, error_code(&v)), (2, "BAD_REQUEST"));
+
+    let (code, v) = run(&db.path, &["resolve", "--name", "Sarah"]);
+    assert_eq!((code, error_code(&v)), (2, "BAD_REQUEST"));
+    assert_eq!(
+        v["errors"][0]["message"],
+        "At least one identifier (phone_number, email, or external_id) is required"
+    );
+
+    let (code, v) = run(
+        &db.path,
+        &["resolve", "--email", "a@example.com", "--metadata", "{nope"],
+    );
+    assert_eq!((code, error_code(&v)), (2, "BAD_REQUEST"));
+    assert_eq!(
+        v["errors"][0]["message"],
+        "Invalid metadata: is not valid JSON"
+    );
+
+    let (code, v) = run(
+        &db.path,
+        &["resolve", "--email", "a@example.com", "--metadata", "[1]"],
+    );
+    assert_eq!((code, error_code(&v)), (2, "BAD_REQUEST"));
+
+    let (code, v) = run(&db.path, &["find"]);
+    assert_eq!((code, error_code(&v)), (2, "BAD_REQUEST"));
+
+    let (code, v) = run(&db.path, &["--all-orgs", "get", "x"]);
+    assert_eq!((code, error_code(&v)), (2, "BAD_REQUEST"));
+}
+
+#[test]
+fn bad_usage_prints_an_envelope_and_exits_2() {
+    let db = TempDb::new();
+    for args in [&["frobnicate"][..], &["resolve", "--bogus"], &["get"], &[]] {
+        let (code, v) = run(&db.path, args);
+        assert_eq!(code, 2, "{args:?}");
+        assert_eq!(error_code(&v), "BAD_REQUEST");
+    }
+}
+
+#[test]
+fn an_unopenable_database_is_an_internal_error_without_the_path() {
+    let db = TempDb::new();
+    let path = db.dir.path().join("missing-dir").join("sarah.db");
+    let out = cli(&path, &["find", "--email", "a@example.com"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let v: Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(error_code(&v), "INTERNAL_ERROR");
+    assert!(!stdout.contains("sarah"));
+}
+
+#[test]
+fn errors_never_echo_the_phone_or_email() {
+    let db = TempDb::new();
+    for args in [
+        &["resolve", "--phone", "+266696687"][..],
+        &["resolve", "--email", "sarah.secret@"],
+        &["find", "--phone", "415-555-0192 ext. 99"],
+    ] {
+        let out = cli(&db.path, args);
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            !all.contains("696687") && !all.contains("secret") && !all.contains("0192"),
+            "{all}"
+        );
+    }
+}
+
+#[test]
+fn db_and_org_default_from_the_environment() {
+    let db = TempDb::new();
+    let out = Command::new(env!("CARGO_BIN_EXE_contactstore"))
+        .args(["resolve", "--email", "a@example.com"])
+        .env("CONTACTSTORE_DB", &db.path)
+        .env("CONTACTSTORE_ORG", "acme")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["data"]["contact"]["org_id"], "acme");
+    assert!(db.path.exists());
+    // Another org does not see it.
+    let (_, v) = run(
+        &db.path,
+        &["--org", "other", "find", "--email", "a@example.com"],
+    );
+    assert_eq!(v["data"], Value::Null);
+    let (_, v) = run(
+        &db.path,
+        &["--org", "acme", "find", "--email", "a@example.com"],
+    );
+    assert_eq!(v["data"]["org_id"], "acme");
+}
+
+#[test]
+fn db_defaults_to_contacts_db_in_the_working_directory() {
+    let db = TempDb::new();
+    let out = Command::new(env!("CARGO_BIN_EXE_contactstore"))
+        .args(["resolve", "--email", "a@example.com"])
+        .current_dir(db.dir.path())
+        .env_remove("CONTACTSTORE_DB")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(db.dir.path().join("contacts.db").exists());
+}
+
+#[test]
+fn region_setting_applies_to_national_numbers() {
+    let db = TempDb::new();
+    let (code, v) = run(
+        &db.path,
+        &["--region", "GB", "resolve", "--phone", "020 7946 0958"],
+    );
+    assert_eq!(code, 0);
+    let id = v["data"]["contact"]["id"].as_str().unwrap().to_owned();
+    let (_, v) = run(&db.path, &["find", "--phone", "+44 20 7946 0958"]);
+    assert_eq!(v["data"]["id"], id.as_str());
+    let (code, v) = run(&db.path, &["--region", "XX", "find", "--phone", "1"]);
+    assert_eq!((code, error_code(&v)), (2, "BAD_REQUEST"));
+}
