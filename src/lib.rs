@@ -41,19 +41,24 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod activity;
 mod db;
 pub mod envelope;
 mod error;
 mod lookup;
+pub mod memory;
 pub mod model;
 pub mod normalize;
 mod resolve;
 mod schema;
 mod store;
 mod timestamp;
+pub mod transfer;
 
+pub use activity::{Call, Direction, NewCall, NewSmsConversation, SmsConversation};
 pub use db::{Durability, Settings};
 pub use error::{Error, ErrorCode, Result, StorageError};
+pub use memory::{EntityUpdate, MemoryScope};
 pub use model::{
     Channel, Conflict, Contact, ContactDetails, Entity, EntityRef, Identifier, JsonObject, Memory,
     Message, OpenItem, Priority, Resolved, Role, Scope,
@@ -61,5 +66,9 @@ pub use model::{
 pub use normalize::{IdentifierType, PhoneRegion};
 pub use resolve::{IdentifierQuery, ResolveRequest, MAX_METADATA_BYTES, MAX_NAME_CHARS};
 pub use schema::{APPLICATION_ID, SCHEMA_VERSION};
-pub use store::{ContactStore, Org, MAX_ORG_ID_CHARS};
+pub use store::{AllOrgs, ContactStore, Org, MAX_ORG_ID_CHARS};
 pub use timestamp::Timestamp;
+pub use transfer::{
+    ContactDocument, ExportSummary, ImportOptions, ImportProgress, ImportSummary, LineError,
+    OnConflict,
+};

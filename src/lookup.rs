@@ -187,3 +187,58 @@ pub(crate) fn details(conn: &Connection, contact: Contact) -> Result<ContactDeta
         memories,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    fn statements_for_details(memories: usize) -> usize {
+        let mut conn = Connection::open_in_memory().unwrap();
+        crate::schema::migrate(&conn).unwrap();
+        conn.execute(
+            "INSERT INTO contact (org_id, id, name, metadata, created_at, updated_at) \
+             VALUES ('o', 'c', NULL, '{}', 0, 0)",
+            [],
+        )
+        .unwrap();
+        for m in 0..memories {
+            conn.execute(
+                "INSERT INTO memory (org_id, id, contact_id, scope, created_at, updated_at) \
+                 VALUES ('o', ?1, 'c', ?1, ?2, ?2)",
+                (format!("mem-{m}"), m as i64),
+            )
+            .unwrap();
+            for e in 0..3 {
+                conn.execute(
+                    "INSERT INTO memory_entity (org_id, memory_id, entity_type, entity_id) \
+                     VALUES ('o', ?1, 'order', ?2)",
+                    (format!("mem-{m}"), format!("order-{e}")),
+                )
+                .unwrap();
+            }
+        }
+        let count = Arc::new(AtomicUsize::new(0));
+        let seen = Arc::clone(&count);
+        conn.trace_v2(
+            rusqlite::trace::TraceEventCodes::SQLITE_TRACE_STMT,
+            Some(move |_: rusqlite::trace::TraceEvent<'_>| {
+                seen.fetch_add(1, Ordering::SeqCst);
+            }),
+        )
+        .unwrap();
+        let contact = contact(&conn, "o", "c").unwrap().unwrap();
+        let details = details(&conn, contact).unwrap();
+        assert_eq!(details.memories.len(), memories);
+        assert!(details.memories.iter().all(|m| m.entities.len() == 3));
+        count.load(Ordering::SeqCst)
+    }
+
+    #[test]
+    fn hydration_costs_a_fixed_number_of_statements() {
+        let one = statements_for_details(1);
+        assert_eq!(one, 4, "contact, identifiers, memories, entities");
+        assert_eq!(statements_for_details(20), one);
+    }
+}

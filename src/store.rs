@@ -1,16 +1,22 @@
 //! [`ContactStore`], the handle owning the connection, and [`Org`], the view of one
 //! tenant through which every contact operation runs.
 
+use std::io::{BufRead, Write};
 use std::path::Path;
 
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 
+use crate::activity::{self, Call, NewCall, NewSmsConversation, SmsConversation};
 use crate::db::{self, Settings};
 use crate::error::{Error, Result};
 use crate::lookup;
-use crate::model::{ContactDetails, Resolved};
+use crate::memory::{self, EntityUpdate, MemoryScope};
+use crate::model::{ContactDetails, JsonObject, Memory, Message, OpenItem, Resolved};
 use crate::normalize;
 use crate::resolve::{self, IdentifierQuery, ResolveRequest};
+use crate::transfer::{
+    self, ExportSummary, ImportOptions, ImportProgress, ImportSummary, OrgScope,
+};
 
 /// Longest org id accepted.
 pub const MAX_ORG_ID_CHARS: usize = 128;
@@ -109,6 +115,17 @@ impl ContactStore {
         })
     }
 
+    /// The connection, for operations that manage their own transactions (import).
+    pub(crate) fn connection(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// The handle for administration across orgs: export and import of everything.
+    /// Ordinary operations go through [`ContactStore::org`].
+    pub fn all_orgs(&self) -> AllOrgs<'_> {
+        AllOrgs { store: self }
+    }
+
     /// Runs `f` in one `BEGIN IMMEDIATE` transaction: it waits for other writers, and
     /// commits only if `f` succeeds (an error rolls everything back).
     pub(crate) fn write<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
@@ -202,5 +219,256 @@ impl<'s> Org<'s> {
                 .ok_or(Error::NotFound)?;
             lookup::details(conn, contact)
         })
+    }
+
+    /// Writes the org's contacts as JSON Lines, one contact document a line, in a
+    /// stable order (by id). See the crate's README for the format.
+    ///
+    /// # Errors
+    /// [`Error::Io`] if writing fails; [`Error::Storage`].
+    pub fn export(&self, out: &mut dyn Write) -> Result<ExportSummary> {
+        transfer::export(self.store, OrgScope::One(&self.org_id), out)
+    }
+
+    /// Imports JSON Lines contact documents into this org (their `org_id` is ignored).
+    /// Each line is atomic: a rejected line leaves nothing behind and is reported in
+    /// the summary with its number; the good lines around it land. `progress` is
+    /// called after each batch of lines.
+    ///
+    /// ```
+    /// use contactstore::{ContactStore, IdentifierQuery, ImportOptions};
+    /// let store = ContactStore::open_in_memory()?;
+    /// let org = store.org("acme")?;
+    /// let input = r#"{"name":"Sarah","identifiers":[{"identifier_type":"phone_number","identifier_value":"(415) 555-0192"}]}
+    /// not json
+    /// "#;
+    /// let summary = org.import(&mut input.as_bytes(), &ImportOptions::default(), &mut |_| {})?;
+    /// assert_eq!((summary.imported, summary.rejected), (1, 1));
+    /// assert_eq!(summary.errors[0].line, 2);
+    /// assert!(org.find(&IdentifierQuery::phone("+14155550192"))?.is_some());
+    /// # Ok::<(), contactstore::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// Only failures that stop the whole import: [`Error::Io`] reading the input,
+    /// [`Error::Storage`] writing. Bad lines are reported in the summary instead.
+    pub fn import(
+        &self,
+        input: &mut (dyn BufRead + Send),
+        options: &ImportOptions,
+        progress: &mut dyn FnMut(ImportProgress),
+    ) -> Result<ImportSummary> {
+        transfer::import(
+            self.store,
+            OrgScope::One(&self.org_id),
+            input,
+            options,
+            progress,
+        )
+    }
+
+    /// The memory of `scope` for the contact, created empty if it is missing.
+    ///
+    /// The contact id may be one that was merged away (it is followed, like
+    /// [`Org::get`]). Every memory write below works the same way: one transaction,
+    /// the memory created if missing, and the memory's and the contact's `updated_at`
+    /// bumped only if something changed. Each returns the memory afterwards.
+    ///
+    /// ```
+    /// use contactstore::{ContactStore, MemoryScope, Message, ResolveRequest, Role, Channel, Timestamp};
+    /// let store = ContactStore::open_in_memory()?;
+    /// let org = store.org("acme")?;
+    /// let id = org.resolve(&ResolveRequest::phone("+14155550192"))?.contact.id;
+    /// let scope = MemoryScope::persona("persona-12345678");
+    /// org.set_summary(&id, &scope, "Asked about order #8821.")?;
+    /// let memory = org.add_messages(&id, &scope, &[Message {
+    ///     role: Role::User, content: "Has my order shipped?".into(),
+    ///     channel: Channel::Sms, timestamp: Timestamp::parse("2025-07-23T09:10:00Z")?,
+    /// }])?;
+    /// assert_eq!(memory.recent_messages.len(), 1);
+    /// assert_eq!(memory.summary, "Asked about order #8821.");
+    /// # Ok::<(), contactstore::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::InvalidField`] without a persona id or agent number, or with invalid
+    /// ones; [`Error::NotFound`] for an unknown contact; [`Error::Storage`].
+    pub fn ensure_memory(&self, contact_id: &str, scope: &MemoryScope) -> Result<Memory> {
+        memory::write(
+            self.store,
+            &self.org_id,
+            contact_id,
+            scope,
+            Box::new(|_, _| Ok(false)),
+        )
+    }
+
+    /// Replaces the summary. See [`Org::ensure_memory`].
+    ///
+    /// # Errors
+    /// As [`Org::ensure_memory`], and [`Error::InvalidField`] for text over 64 KiB.
+    pub fn set_summary(
+        &self,
+        contact_id: &str,
+        scope: &MemoryScope,
+        summary: &str,
+    ) -> Result<Memory> {
+        let change = memory::set_summary(summary.to_owned())?;
+        memory::write(self.store, &self.org_id, contact_id, scope, change)
+    }
+
+    /// Patches the facts: each key is set, and a key set to null is removed.
+    ///
+    /// # Errors
+    /// As [`Org::ensure_memory`], and [`Error::InvalidField`] when the facts would
+    /// exceed 64 KiB.
+    pub fn patch_facts(
+        &self,
+        contact_id: &str,
+        scope: &MemoryScope,
+        patch: &JsonObject,
+    ) -> Result<Memory> {
+        let change = memory::patch_facts(patch.clone())?;
+        memory::write(self.store, &self.org_id, contact_id, scope, change)
+    }
+
+    /// Appends messages. Messages are kept in timestamp order and only the newest N
+    /// are kept ([`Settings::recent_messages_cap`], default 50): the oldest are dropped.
+    ///
+    /// # Errors
+    /// As [`Org::ensure_memory`], and [`Error::InvalidField`] for content over 64 KiB.
+    pub fn add_messages(
+        &self,
+        contact_id: &str,
+        scope: &MemoryScope,
+        messages: &[Message],
+    ) -> Result<Memory> {
+        let cap = self.store.settings().recent_messages_cap;
+        let change = memory::add_messages(messages.to_vec(), cap)?;
+        memory::write(self.store, &self.org_id, contact_id, scope, change)
+    }
+
+    /// Adds an open item (kept in `created_at` order; an identical open item is not
+    /// added twice).
+    ///
+    /// # Errors
+    /// As [`Org::ensure_memory`], and [`Error::InvalidField`] for an empty type or
+    /// over-long text.
+    pub fn add_open_item(
+        &self,
+        contact_id: &str,
+        scope: &MemoryScope,
+        item: &OpenItem,
+    ) -> Result<Memory> {
+        let change = memory::add_open_item(item)?;
+        memory::write(self.store, &self.org_id, contact_id, scope, change)
+    }
+
+    /// Closes the open items with this type and description (removes them from
+    /// `open_items`). Closing what is not open changes nothing.
+    ///
+    /// # Errors
+    /// As [`Org::ensure_memory`].
+    pub fn close_open_items(
+        &self,
+        contact_id: &str,
+        scope: &MemoryScope,
+        item_type: &str,
+        description: &str,
+    ) -> Result<Memory> {
+        let change = memory::close_open_items(item_type.to_owned(), description.to_owned())?;
+        memory::write(self.store, &self.org_id, contact_id, scope, change)
+    }
+
+    /// Creates or updates the entity (`entity_type`, `entity_id`) of the memory: facts
+    /// patched (null removes), and status, `last_discussed_at` and notes set when given.
+    ///
+    /// # Errors
+    /// As [`Org::ensure_memory`], and [`Error::InvalidField`] for empty or over-long
+    /// keys and text.
+    pub fn upsert_entity(
+        &self,
+        contact_id: &str,
+        scope: &MemoryScope,
+        update: &EntityUpdate,
+    ) -> Result<Memory> {
+        let change = memory::upsert_entity(update, &self.org_id)?;
+        memory::write(self.store, &self.org_id, contact_id, scope, change)
+    }
+
+    /// Records a call with the contact (numbers normalized; `started_at` now when absent).
+    ///
+    /// # Errors
+    /// [`Error::InvalidField`] for an invalid number, negative duration or non-object
+    /// metadata; [`Error::NotFound`] for an unknown contact; [`Error::Storage`].
+    pub fn record_call(&self, contact_id: &str, call: &NewCall) -> Result<Call> {
+        activity::record_call(self.store, &self.org_id, contact_id, call)
+    }
+
+    /// Records an SMS conversation with the contact.
+    ///
+    /// # Errors
+    /// As [`Org::record_call`].
+    pub fn record_sms(
+        &self,
+        contact_id: &str,
+        sms: &NewSmsConversation,
+    ) -> Result<SmsConversation> {
+        activity::record_sms(self.store, &self.org_id, contact_id, sms)
+    }
+
+    /// The contact's calls, newest first.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] for an unknown contact; [`Error::Storage`].
+    pub fn calls(&self, contact_id: &str) -> Result<Vec<Call>> {
+        self.store.read(|conn| {
+            let contact = lookup::contact_following_merges(conn, &self.org_id, contact_id)?
+                .ok_or(Error::NotFound)?;
+            activity::calls(conn, &self.org_id, &contact.id)
+        })
+    }
+
+    /// The contact's SMS conversations, newest first.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] for an unknown contact; [`Error::Storage`].
+    pub fn sms_conversations(&self, contact_id: &str) -> Result<Vec<SmsConversation>> {
+        self.store.read(|conn| {
+            let contact = lookup::contact_following_merges(conn, &self.org_id, contact_id)?
+                .ok_or(Error::NotFound)?;
+            activity::sms_conversations(conn, &self.org_id, &contact.id)
+        })
+    }
+}
+
+/// The administration view across all orgs, from [`ContactStore::all_orgs`]: export
+/// and import of every org at once (documents carry their `org_id`).
+#[derive(Debug, Clone, Copy)]
+pub struct AllOrgs<'s> {
+    store: &'s ContactStore,
+}
+
+impl AllOrgs<'_> {
+    /// Writes every org's contacts as JSON Lines, ordered by org and id.
+    ///
+    /// # Errors
+    /// [`Error::Io`] if writing fails; [`Error::Storage`].
+    pub fn export(&self, out: &mut dyn Write) -> Result<ExportSummary> {
+        transfer::export(self.store, OrgScope::All, out)
+    }
+
+    /// Imports documents into the orgs they name (`org_id` is required on each line).
+    /// Otherwise as [`Org::import`].
+    ///
+    /// # Errors
+    /// As [`Org::import`].
+    pub fn import(
+        &self,
+        input: &mut (dyn BufRead + Send),
+        options: &ImportOptions,
+        progress: &mut dyn FnMut(ImportProgress),
+    ) -> Result<ImportSummary> {
+        transfer::import(self.store, OrgScope::All, input, options, progress)
     }
 }

@@ -251,3 +251,220 @@ fn region_setting_applies_to_national_numbers() {
     let (code, v) = run(&db.path, &["--region", "XX", "find", "--phone", "1"]);
     assert_eq!((code, error_code(&v)), (2, "BAD_REQUEST"));
 }
+
+#[test]
+fn memory_and_activity_commands_print_envelopes() {
+    let db = TempDb::new();
+    let (_, v) = run(&db.path, &["resolve", "--phone", "+14155550192"]);
+    let id = v["data"]["contact"]["id"].as_str().unwrap().to_owned();
+    let scope = ["--persona-id", "persona-1"];
+    let with = |args: &[&str]| -> Vec<String> {
+        let mut all: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        all.insert(2, id.clone());
+        all.extend(scope.iter().map(|s| s.to_string()));
+        all
+    };
+    let steps: Vec<Vec<String>> = vec![
+        with(&["memory", "set-summary", "Asked about order #8821"]),
+        with(&[
+            "memory",
+            "patch-facts",
+            r#"{"timezone":"America/Los_Angeles"}"#,
+        ]),
+        with(&[
+            "memory",
+            "add-message",
+            "--role",
+            "user",
+            "--channel",
+            "sms",
+            "--content",
+            "Shipped?",
+            "--timestamp",
+            "2025-07-23T09:10:00Z",
+        ]),
+        with(&[
+            "memory",
+            "add-open-item",
+            "--type",
+            "follow_up",
+            "--description",
+            "Confirm delivery",
+            "--priority",
+            "high",
+            "--related-to",
+            "order:order-8821",
+        ]),
+        with(&[
+            "memory",
+            "upsert-entity",
+            "--entity-type",
+            "order",
+            "--entity-id",
+            "order-8821",
+            "--facts",
+            r#"{"carrier":"UPS"}"#,
+            "--status",
+            "in_transit",
+        ]),
+    ];
+    for step in &steps {
+        let args: Vec<&str> = step.iter().map(String::as_str).collect();
+        let (code, v) = run(&db.path, &args);
+        assert_eq!(code, 0, "{args:?}: {v}");
+    }
+    let (code, m) = run(
+        &db.path,
+        &with(&["memory", "show"])
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+    );
+    assert_eq!(code, 0);
+    let m = &m["data"];
+    assert_eq!(m["summary"], "Asked about order #8821");
+    assert_eq!(m["facts"]["timezone"], "America/Los_Angeles");
+    assert_eq!(m["recent_messages"][0]["content"], "Shipped?");
+    assert_eq!(m["open_items"][0]["priority"], "high");
+    assert_eq!(m["open_items"][0]["related_to"]["entity_id"], "order-8821");
+    assert_eq!(m["entities"][0]["status"], "in_transit");
+
+    let bad = with(&[
+        "memory",
+        "add-message",
+        "--role",
+        "robot",
+        "--channel",
+        "sms",
+        "--content",
+        "x",
+    ]);
+    let (code, v) = run(
+        &db.path,
+        &bad.iter().map(String::as_str).collect::<Vec<_>>(),
+    );
+    assert_eq!((code, error_code(&v)), (2, "BAD_REQUEST"));
+    let (code, v) = run(&db.path, &["memory", "show", &id]);
+    assert_eq!(
+        (code, error_code(&v)),
+        (2, "BAD_REQUEST"),
+        "a scope is required"
+    );
+
+    let (code, v) = run(
+        &db.path,
+        &[
+            "call",
+            "record",
+            &id,
+            "--direction",
+            "inbound",
+            "--contact-number",
+            "(415) 555-0192",
+            "--duration",
+            "60",
+        ],
+    );
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["data"]["contact_number"], "+14155550192");
+    let (_, v) = run(&db.path, &["call", "list", &id]);
+    assert_eq!(v["data"].as_array().unwrap().len(), 1);
+    let (code, _) = run(
+        &db.path,
+        &[
+            "sms",
+            "record",
+            &id,
+            "--direction",
+            "outbound",
+            "--message-count",
+            "3",
+        ],
+    );
+    assert_eq!(code, 0);
+    let (_, v) = run(&db.path, &["sms", "list", &id]);
+    assert_eq!(v["data"][0]["message_count"], 3);
+    let (code, v) = run(
+        &db.path,
+        &["call", "record", &id, "--direction", "sideways"],
+    );
+    assert_eq!((code, error_code(&v)), (2, "BAD_REQUEST"));
+}
+
+#[test]
+fn export_to_stdout_carries_only_documents_and_round_trips() {
+    let db = TempDb::new();
+    run(
+        &db.path,
+        &[
+            "resolve",
+            "--phone",
+            "+14155550192",
+            "--name",
+            "Sarah",
+            "--persona-id",
+            "p",
+        ],
+    );
+    run(
+        &db.path,
+        &["--org", "other", "resolve", "--email", "b@example.com"],
+    );
+    let out = cli(&db.path, &["--all-orgs", "export", "-"]);
+    assert!(out.status.success());
+    let docs = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(docs.lines().count(), 2);
+    for line in docs.lines() {
+        let v: Value = serde_json::from_str(line).unwrap();
+        assert!(
+            v.get("data").is_none(),
+            "stdout holds documents, not envelopes"
+        );
+        assert!(v["calls"].is_array() && v["sms_conversations"].is_array());
+    }
+    let summary: Value = serde_json::from_slice(&out.stderr).unwrap();
+    assert_eq!(summary["data"]["exported"], 2);
+
+    // Into a file (owner-only), then into an empty database, then out again.
+    let file = db.dir.path().join("export.jsonl");
+    let (code, v) = run(&db.path, &["--all-orgs", "export", file.to_str().unwrap()]);
+    assert_eq!((code, &v["data"]["exported"]), (0, &Value::from(2)));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
+    let copy = db.dir.path().join("copy.db");
+    let (code, v) = run(&copy, &["--all-orgs", "import", file.to_str().unwrap()]);
+    assert_eq!(code, 0);
+    assert_eq!(v["data"]["imported"], 2);
+    let again = cli(&copy, &["--all-orgs", "export", "-"]);
+    assert_eq!(String::from_utf8(again.stdout).unwrap(), docs);
+}
+
+#[test]
+fn import_from_stdin_reports_rejected_lines() {
+    use std::io::Write;
+    let db = TempDb::new();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_contactstore"))
+        .arg("--db")
+        .arg(&db.path)
+        .args(["import", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"{\"identifiers\":[{\"identifier_type\":\"email\",\"identifier_value\":\"a@example.com\"}]}\nnope\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["data"]["imported"], 1);
+    assert_eq!(v["data"]["rejected"], 1);
+    assert_eq!(v["data"]["errors"][0]["line"], 2);
+}

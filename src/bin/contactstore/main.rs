@@ -8,9 +8,14 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
+mod transfer;
+
 use contactstore::envelope::Envelope;
+use contactstore::memory::{json_object, message_from_parts};
 use contactstore::{
-    ContactStore, Error, ErrorCode, IdentifierQuery, PhoneRegion, ResolveRequest, Settings,
+    ContactStore, EntityRef, EntityUpdate, Error, ErrorCode, IdentifierQuery, ImportOptions,
+    JsonObject, Memory, MemoryScope, NewCall, NewSmsConversation, OnConflict, OpenItem, Org,
+    PhoneRegion, ResolveRequest, Settings, Timestamp,
 };
 use serde::Serialize;
 use serde_json::Value;
@@ -66,6 +71,226 @@ enum Command {
     /// Show a contact by id, with its identifiers and memories. A merged-away id shows
     /// the contact it was merged into.
     Get {
+        /// The contact's id.
+        contact_id: String,
+    },
+    /// Read and write a contact's memory (one per persona, or per agent number).
+    #[command(subcommand)]
+    Memory(MemoryCommand),
+    /// Record and list a contact's calls.
+    #[command(subcommand)]
+    Call(CallCommand),
+    /// Record and list a contact's SMS conversations.
+    #[command(subcommand)]
+    Sms(SmsCommand),
+    /// Import contact documents (JSON Lines) from FILE or stdin. Each line is atomic;
+    /// rejected lines are listed with their numbers in the final envelope.
+    Import {
+        /// Input file, or - for stdin.
+        #[arg(default_value = "-")]
+        file: String,
+        /// What to do with a line whose identifier belongs to an existing contact.
+        #[arg(long, value_enum, default_value_t = ConflictPolicy::Reject)]
+        on_conflict: ConflictPolicy,
+    },
+    /// Export contact documents (JSON Lines) to FILE or stdout. With -, stdout holds
+    /// only the documents and the summary envelope goes to stderr.
+    Export {
+        /// Output file (created readable by its owner only), or - for stdout.
+        #[arg(default_value = "-")]
+        file: String,
+    },
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+enum ConflictPolicy {
+    /// Reject the line.
+    Reject,
+}
+
+#[derive(Args, Debug)]
+struct ScopeArgs {
+    /// The persona whose memory this is.
+    #[arg(long)]
+    persona_id: Option<String>,
+    /// The agent number whose memory this is (when no persona id is given).
+    #[arg(long)]
+    agent_number: Option<String>,
+}
+
+impl ScopeArgs {
+    fn scope(&self) -> MemoryScope {
+        MemoryScope {
+            persona_id: self.persona_id.clone(),
+            agent_number: self.agent_number.clone(),
+        }
+    }
+}
+
+#[derive(Subcommand, Debug)]
+enum MemoryCommand {
+    /// Show the memory (created empty if missing).
+    Show {
+        /// The contact's id.
+        contact_id: String,
+        #[command(flatten)]
+        scope: ScopeArgs,
+    },
+    /// Replace the summary.
+    SetSummary {
+        /// The contact's id.
+        contact_id: String,
+        #[command(flatten)]
+        scope: ScopeArgs,
+        /// The new summary.
+        summary: String,
+    },
+    /// Set facts from a JSON object; a key set to null is removed.
+    PatchFacts {
+        /// The contact's id.
+        contact_id: String,
+        #[command(flatten)]
+        scope: ScopeArgs,
+        /// A JSON object, e.g. '{"timezone":"America/Los_Angeles"}'.
+        facts: String,
+    },
+    /// Append a message (the newest 50 are kept).
+    AddMessage {
+        /// The contact's id.
+        contact_id: String,
+        #[command(flatten)]
+        scope: ScopeArgs,
+        /// user, assistant or system.
+        #[arg(long)]
+        role: String,
+        /// voice, sms, email or chat.
+        #[arg(long)]
+        channel: String,
+        /// What was said.
+        #[arg(long)]
+        content: String,
+        /// When (RFC 3339); now by default.
+        #[arg(long)]
+        timestamp: Option<String>,
+    },
+    /// Add an open item.
+    AddOpenItem {
+        /// The contact's id.
+        contact_id: String,
+        #[command(flatten)]
+        scope: ScopeArgs,
+        /// Item type, e.g. follow_up.
+        #[arg(long = "type")]
+        item_type: String,
+        /// What is to be done.
+        #[arg(long)]
+        description: String,
+        /// low, medium, high or urgent.
+        #[arg(long, default_value = "medium")]
+        priority: String,
+        /// The entity it concerns, as TYPE:ID (e.g. order:order-8821).
+        #[arg(long)]
+        related_to: Option<String>,
+        /// When it was opened (RFC 3339); now by default.
+        #[arg(long)]
+        created_at: Option<String>,
+    },
+    /// Close the open items with this type and description.
+    CloseOpenItem {
+        /// The contact's id.
+        contact_id: String,
+        #[command(flatten)]
+        scope: ScopeArgs,
+        /// Item type.
+        #[arg(long = "type")]
+        item_type: String,
+        /// Its description, exactly.
+        #[arg(long)]
+        description: String,
+    },
+    /// Create or update an entity (an order, a booking) of the memory.
+    UpsertEntity {
+        /// The contact's id.
+        contact_id: String,
+        #[command(flatten)]
+        scope: ScopeArgs,
+        /// Entity type, e.g. order.
+        #[arg(long)]
+        entity_type: String,
+        /// Entity id, e.g. order-8821.
+        #[arg(long)]
+        entity_id: String,
+        /// Facts to set as a JSON object; null removes a key.
+        #[arg(long)]
+        facts: Option<String>,
+        /// Status, e.g. in_transit.
+        #[arg(long)]
+        status: Option<String>,
+        /// When it was last discussed (RFC 3339).
+        #[arg(long)]
+        last_discussed_at: Option<String>,
+        /// Notes (replacing earlier notes).
+        #[arg(long)]
+        notes: Option<String>,
+    },
+}
+
+#[derive(Args, Debug)]
+struct ActivityArgs {
+    /// The contact's id.
+    contact_id: String,
+    /// inbound or outbound.
+    #[arg(long)]
+    direction: String,
+    /// The agent's number.
+    #[arg(long)]
+    agent_number: Option<String>,
+    /// The contact's number.
+    #[arg(long)]
+    contact_number: Option<String>,
+    /// When it started (RFC 3339); now by default.
+    #[arg(long)]
+    started_at: Option<String>,
+    /// Status, e.g. completed.
+    #[arg(long)]
+    status: Option<String>,
+    /// Summary.
+    #[arg(long)]
+    summary: Option<String>,
+    /// Metadata as a JSON object.
+    #[arg(long)]
+    metadata: Option<String>,
+}
+
+#[derive(Subcommand, Debug)]
+enum CallCommand {
+    /// Record a call.
+    Record {
+        #[command(flatten)]
+        call: ActivityArgs,
+        /// Duration in seconds.
+        #[arg(long)]
+        duration: Option<i64>,
+    },
+    /// List the contact's calls, newest first.
+    List {
+        /// The contact's id.
+        contact_id: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum SmsCommand {
+    /// Record an SMS conversation.
+    Record {
+        #[command(flatten)]
+        sms: ActivityArgs,
+        /// Number of messages.
+        #[arg(long, default_value_t = 0)]
+        message_count: i64,
+    },
+    /// List the contact's SMS conversations, newest first.
+    List {
         /// The contact's id.
         contact_id: String,
     },
@@ -163,7 +388,171 @@ fn run(cli: &Cli) -> Result<(), Error> {
             let store = ContactStore::open_with(&cli.db, settings)?;
             print_success(store.org(one_org(cli)?)?.get(contact_id)?)
         }
+        Command::Memory(command) => {
+            let store = ContactStore::open_with(&cli.db, settings)?;
+            print_success(memory(&store.org(one_org(cli)?)?, command)?)
+        }
+        Command::Call(CallCommand::Record { call, duration }) => {
+            let new = NewCall {
+                direction: call.direction.parse()?,
+                agent_number: call.agent_number.clone(),
+                contact_number: call.contact_number.clone(),
+                started_at: optional_timestamp(call.started_at.as_deref(), "started_at")?,
+                duration_seconds: *duration,
+                status: call.status.clone(),
+                summary: call.summary.clone(),
+                metadata: optional_object(call.metadata.as_deref(), "metadata")?,
+            };
+            let store = ContactStore::open_with(&cli.db, settings)?;
+            print_success(
+                store
+                    .org(one_org(cli)?)?
+                    .record_call(&call.contact_id, &new)?,
+            )
+        }
+        Command::Call(CallCommand::List { contact_id }) => {
+            let store = ContactStore::open_with(&cli.db, settings)?;
+            print_success(store.org(one_org(cli)?)?.calls(contact_id)?)
+        }
+        Command::Sms(SmsCommand::Record { sms, message_count }) => {
+            let new = NewSmsConversation {
+                direction: sms.direction.parse()?,
+                agent_number: sms.agent_number.clone(),
+                contact_number: sms.contact_number.clone(),
+                started_at: optional_timestamp(sms.started_at.as_deref(), "started_at")?,
+                message_count: *message_count,
+                status: sms.status.clone(),
+                summary: sms.summary.clone(),
+                metadata: optional_object(sms.metadata.as_deref(), "metadata")?,
+            };
+            let store = ContactStore::open_with(&cli.db, settings)?;
+            print_success(
+                store
+                    .org(one_org(cli)?)?
+                    .record_sms(&sms.contact_id, &new)?,
+            )
+        }
+        Command::Sms(SmsCommand::List { contact_id }) => {
+            let store = ContactStore::open_with(&cli.db, settings)?;
+            print_success(store.org(one_org(cli)?)?.sms_conversations(contact_id)?)
+        }
+        Command::Import { file, on_conflict } => {
+            let store = ContactStore::open_with(&cli.db, settings)?;
+            let options = ImportOptions::default().on_conflict(match on_conflict {
+                ConflictPolicy::Reject => OnConflict::Reject,
+            });
+            print_success(transfer::import(cli, &store, file, &options)?)
+        }
+        Command::Export { file } => {
+            let store = ContactStore::open_with(&cli.db, settings)?;
+            let summary = transfer::export(cli, &store, file)?;
+            if file == "-" {
+                // stdout carries only the documents.
+                eprintln!(
+                    "{}",
+                    serde_json::to_string(&Envelope::success(summary)).unwrap_or_default()
+                );
+                Ok(())
+            } else {
+                print_success(summary)
+            }
+        }
     }
+}
+
+fn memory(org: &Org<'_>, command: &MemoryCommand) -> Result<Memory, Error> {
+    match command {
+        MemoryCommand::Show { contact_id, scope } => org.ensure_memory(contact_id, &scope.scope()),
+        MemoryCommand::SetSummary {
+            contact_id,
+            scope,
+            summary,
+        } => org.set_summary(contact_id, &scope.scope(), summary),
+        MemoryCommand::PatchFacts {
+            contact_id,
+            scope,
+            facts,
+        } => org.patch_facts(contact_id, &scope.scope(), &json_object(facts, "facts")?),
+        MemoryCommand::AddMessage {
+            contact_id,
+            scope,
+            role,
+            channel,
+            content,
+            timestamp,
+        } => {
+            let message = message_from_parts(role, content, channel, timestamp.as_deref())?;
+            org.add_messages(contact_id, &scope.scope(), &[message])
+        }
+        MemoryCommand::AddOpenItem {
+            contact_id,
+            scope,
+            item_type,
+            description,
+            priority,
+            related_to,
+            created_at,
+        } => {
+            let related_to = related_to
+                .as_deref()
+                .map(|r| {
+                    r.split_once(':')
+                        .map(|(t, i)| EntityRef {
+                            entity_type: t.to_owned(),
+                            entity_id: i.to_owned(),
+                        })
+                        .ok_or(invalid("related_to", "must be TYPE:ID"))
+                })
+                .transpose()?;
+            let item = OpenItem {
+                item_type: item_type.clone(),
+                description: description.clone(),
+                created_at: optional_timestamp(created_at.as_deref(), "created_at")?
+                    .unwrap_or_else(Timestamp::now),
+                priority: priority.parse()?,
+                related_to,
+            };
+            org.add_open_item(contact_id, &scope.scope(), &item)
+        }
+        MemoryCommand::CloseOpenItem {
+            contact_id,
+            scope,
+            item_type,
+            description,
+        } => org.close_open_items(contact_id, &scope.scope(), item_type, description),
+        MemoryCommand::UpsertEntity {
+            contact_id,
+            scope,
+            entity_type,
+            entity_id,
+            facts,
+            status,
+            last_discussed_at,
+            notes,
+        } => {
+            let update = EntityUpdate {
+                entity_type: entity_type.clone(),
+                entity_id: entity_id.clone(),
+                facts: optional_object(facts.as_deref(), "facts")?,
+                status: status.clone(),
+                last_discussed_at: optional_timestamp(
+                    last_discussed_at.as_deref(),
+                    "last_discussed_at",
+                )?,
+                notes: notes.clone(),
+            };
+            org.upsert_entity(contact_id, &scope.scope(), &update)
+        }
+    }
+}
+
+fn optional_object(text: Option<&str>, field: &'static str) -> Result<JsonObject, Error> {
+    text.map_or(Ok(JsonObject::new()), |t| json_object(t, field))
+}
+
+fn optional_timestamp(text: Option<&str>, field: &'static str) -> Result<Option<Timestamp>, Error> {
+    text.map(|t| Timestamp::parse(t).map_err(|_| invalid(field, "is not an RFC 3339 timestamp")))
+        .transpose()
 }
 
 fn one_org(cli: &Cli) -> Result<&str, Error> {

@@ -1,0 +1,914 @@
+//! JSON Lines import and export (contract §6): one contact document a line — the get
+//! shape plus `calls` and `sms_conversations`.
+//!
+//! Export is deterministic (contacts by org and id; everything inside in the orders
+//! documented on the model types), so export → import into an empty file → export gives
+//! the same bytes.
+//!
+//! Import is a two-stage pipeline: a second thread reads, parses, validates and
+//! normalizes lines (pure CPU work), while the calling thread, which owns the
+//! connection, inserts them. Each line is atomic (a savepoint); lines are committed in
+//! large batches. Memory stays bounded: a few batches in flight, and at most
+//! [`MAX_REPORTED_ERRORS`] line errors kept.
+
+use std::io::{BufRead, Read, Write};
+use std::sync::mpsc;
+
+use rusqlite::{Connection, Transaction, TransactionBehavior};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::activity::{self, ActivityFields, Call, SmsConversation};
+use crate::error::{Error, ErrorCode, Result};
+use crate::lookup;
+use crate::memory::{self, check_entity, check_open_item, check_text};
+use crate::model::{Contact, EntityRef, Identifier, JsonObject, Memory, Message, OpenItem};
+use crate::normalize::{self, IdentifierType, PhoneRegion};
+use crate::resolve::{new_id, to_json, valid_metadata, valid_name, ScopeInput};
+use crate::store::{ContactStore, MAX_ORG_ID_CHARS};
+use crate::timestamp::Timestamp;
+
+/// At most this many line errors are kept in an import summary (all are counted).
+pub const MAX_REPORTED_ERRORS: usize = 1_000;
+/// Longest import line accepted, in bytes.
+pub const MAX_LINE_BYTES: usize = 16 * 1024 * 1024;
+/// Lines per committed transaction.
+const LINES_PER_COMMIT: usize = 20_000;
+/// Lines per message between the parsing thread and the writer.
+const LINES_PER_BATCH: usize = 512;
+
+/// One contact with everything it owns, as exported and imported.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ContactDocument {
+    /// The contact's own fields.
+    #[serde(flatten)]
+    pub contact: Contact,
+    /// Its identifiers.
+    pub identifiers: Vec<Identifier>,
+    /// Its memories with their entities.
+    pub memories: Vec<Memory>,
+    /// Its calls, newest first.
+    pub calls: Vec<Call>,
+    /// Its SMS conversations, newest first.
+    pub sms_conversations: Vec<SmsConversation>,
+}
+
+/// What import does with a line whose identifier belongs to an existing contact.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum OnConflict {
+    /// Reject the line (the default).
+    #[default]
+    Reject,
+}
+
+/// Options of an import.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct ImportOptions {
+    /// What to do with a line whose identifier belongs to an existing contact.
+    pub on_conflict: OnConflict,
+}
+
+impl ImportOptions {
+    /// Sets the conflict policy.
+    pub fn on_conflict(mut self, on_conflict: OnConflict) -> Self {
+        self.on_conflict = on_conflict;
+        self
+    }
+}
+
+/// How an import went.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportSummary {
+    /// Lines read (blank lines included).
+    pub lines: u64,
+    /// Contacts created.
+    pub imported: u64,
+    /// Lines rejected (each left nothing behind).
+    pub rejected: u64,
+    /// The first [`MAX_REPORTED_ERRORS`] rejected lines with their errors.
+    pub errors: Vec<LineError>,
+}
+
+/// A rejected import line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LineError {
+    /// 1-based line number.
+    pub line: u64,
+    /// The error code (`BAD_REQUEST`, …).
+    pub error: String,
+    /// What was wrong, without the values.
+    pub message: String,
+}
+
+/// Progress of a running import, reported after each batch.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ImportProgress {
+    /// Lines processed so far.
+    pub lines: u64,
+    /// Bytes of input consumed so far.
+    pub bytes: u64,
+}
+
+/// How an export went.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExportSummary {
+    /// Contacts written.
+    pub exported: u64,
+}
+
+/// Which orgs an import or export covers.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum OrgScope<'a> {
+    One(&'a str),
+    All,
+}
+
+// ---------------------------------------------------------------------------------
+// Export
+
+const CONTACTS_OF_ORG: &str = "SELECT id, org_id, name, metadata, created_at, updated_at \
+     FROM contact WHERE org_id = ?1 ORDER BY org_id, id";
+const CONTACTS_OF_ALL_ORGS: &str = "SELECT id, org_id, name, metadata, created_at, updated_at \
+     FROM contact ORDER BY org_id, id";
+
+pub(crate) fn export(
+    store: &ContactStore,
+    scope: OrgScope<'_>,
+    out: &mut dyn Write,
+) -> Result<ExportSummary> {
+    store.read(|conn| {
+        let mut exported = 0;
+        let mut stmt = match scope {
+            OrgScope::One(_) => conn.prepare(CONTACTS_OF_ORG)?,
+            OrgScope::All => conn.prepare(CONTACTS_OF_ALL_ORGS)?,
+        };
+        let mut rows = match scope {
+            OrgScope::One(org) => stmt.query([org])?,
+            OrgScope::All => stmt.query([])?,
+        };
+        let mut line = Vec::with_capacity(4096);
+        while let Some(row) = rows.next()? {
+            let contact = lookup::contact_from_row(row)?;
+            let document = document(conn, contact)?;
+            line.clear();
+            serde_json::to_writer(&mut line, &document)
+                .map_err(|_| Error::Io(std::io::ErrorKind::InvalidData))?;
+            line.push(b'\n');
+            out.write_all(&line)?;
+            exported += 1;
+        }
+        out.flush()?;
+        Ok(ExportSummary { exported })
+    })
+}
+
+/// The full document of a contact.
+pub(crate) fn document(conn: &Connection, contact: Contact) -> Result<ContactDocument> {
+    let org = contact.org_id.clone();
+    let id = contact.id.clone();
+    let details = lookup::details(conn, contact)?;
+    Ok(ContactDocument {
+        contact: details.contact,
+        identifiers: details.identifiers,
+        memories: details.memories,
+        calls: activity::calls(conn, &org, &id)?,
+        sms_conversations: activity::sms_conversations(conn, &org, &id)?,
+    })
+}
+
+// ---------------------------------------------------------------------------------
+// Import: the document as read, loosely typed so that errors can name fields.
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DocumentIn {
+    #[serde(default)]
+    id: Option<String>,
+    #[serde(default)]
+    org_id: Option<String>,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    metadata: Option<Value>,
+    #[serde(default)]
+    created_at: Option<String>,
+    #[serde(default)]
+    updated_at: Option<String>,
+    #[serde(default)]
+    identifiers: Vec<IdentifierIn>,
+    #[serde(default)]
+    memories: Vec<MemoryIn>,
+    #[serde(default)]
+    calls: Vec<CallIn>,
+    #[serde(default)]
+    sms_conversations: Vec<SmsIn>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct IdentifierIn {
+    #[serde(default)]
+    id: Option<String>,
+    #[serde(default, rename = "contact_id")]
+    _contact_id: Option<String>,
+    identifier_type: String,
+    identifier_value: String,
+    #[serde(default)]
+    is_primary: Option<bool>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MemoryIn {
+    #[serde(default)]
+    id: Option<String>,
+    #[serde(default, rename = "contact_id")]
+    _contact_id: Option<String>,
+    #[serde(default)]
+    persona_id: Option<String>,
+    #[serde(default)]
+    agent_number: Option<String>,
+    #[serde(default)]
+    summary: Option<String>,
+    #[serde(default)]
+    facts: Option<Value>,
+    #[serde(default)]
+    recent_messages: Vec<MessageIn>,
+    #[serde(default)]
+    open_items: Vec<OpenItemIn>,
+    #[serde(default)]
+    entities: Vec<EntityIn>,
+    #[serde(default)]
+    created_at: Option<String>,
+    #[serde(default)]
+    updated_at: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MessageIn {
+    role: String,
+    content: String,
+    channel: String,
+    timestamp: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OpenItemIn {
+    #[serde(rename = "type")]
+    item_type: String,
+    description: String,
+    created_at: String,
+    priority: String,
+    #[serde(default)]
+    related_to: Option<EntityRef>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EntityIn {
+    entity_type: String,
+    entity_id: String,
+    #[serde(default)]
+    facts: Option<Value>,
+    #[serde(default)]
+    status: Option<String>,
+    #[serde(default)]
+    last_discussed_at: Option<String>,
+    #[serde(default)]
+    notes: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CallIn {
+    #[serde(default)]
+    id: Option<String>,
+    #[serde(default, rename = "contact_id")]
+    _contact_id: Option<String>,
+    direction: String,
+    #[serde(default)]
+    agent_number: Option<String>,
+    #[serde(default)]
+    contact_number: Option<String>,
+    started_at: String,
+    #[serde(default)]
+    duration_seconds: Option<i64>,
+    #[serde(default)]
+    status: Option<String>,
+    #[serde(default)]
+    summary: Option<String>,
+    #[serde(default)]
+    metadata: Option<Value>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SmsIn {
+    #[serde(default)]
+    id: Option<String>,
+    #[serde(default, rename = "contact_id")]
+    _contact_id: Option<String>,
+    direction: String,
+    #[serde(default)]
+    agent_number: Option<String>,
+    #[serde(default)]
+    contact_number: Option<String>,
+    started_at: String,
+    #[serde(default)]
+    message_count: Option<i64>,
+    #[serde(default)]
+    status: Option<String>,
+    #[serde(default)]
+    summary: Option<String>,
+    #[serde(default)]
+    metadata: Option<Value>,
+}
+
+/// A line that passed validation: rows ready to insert.
+pub(crate) struct Prepared {
+    pub contact: Contact,
+    pub identifiers: Vec<(IdentifierType, String, bool, String)>,
+    pub memories: Vec<(String, Memory)>,
+    pub calls: Vec<Call>,
+    pub sms: Vec<SmsConversation>,
+}
+
+fn timestamp(text: Option<&str>, field: &'static str, default: Timestamp) -> Result<Timestamp> {
+    text.map_or(Ok(default), |t| Timestamp::parse_field(t, field))
+}
+
+fn object(value: Option<Value>, field: &'static str) -> Result<JsonObject> {
+    match value {
+        None | Some(Value::Null) => Ok(JsonObject::new()),
+        Some(Value::Object(map)) => Ok(map),
+        Some(_) => Err(Error::invalid(field, "must be a JSON object")),
+    }
+}
+
+fn record_id(id: Option<String>, prefix: &str, field: &'static str) -> Result<String> {
+    match id {
+        Some(id) => normalize::key(&id, 128, field),
+        None => Ok(format!("{prefix}-{}", new_id())),
+    }
+}
+
+/// Parses and validates one line into rows. `org` is the handle's org, or `None` for
+/// the all-orgs handle (the document's `org_id` is then required).
+pub(crate) fn prepare(
+    line: &str,
+    org: Option<&str>,
+    region: PhoneRegion,
+    cap: usize,
+) -> Result<Prepared> {
+    let doc: DocumentIn = serde_json::from_str(line).map_err(|e| {
+        if e.is_data() {
+            Error::invalid(
+                "document",
+                "does not have the contact document's fields and types",
+            )
+        } else {
+            Error::invalid("document", "is not valid JSON")
+        }
+    })?;
+    let now = Timestamp::now();
+    let org_id = match (org, doc.org_id) {
+        (Some(org), _) => org.to_owned(),
+        (None, Some(org)) => normalize::key(&org, MAX_ORG_ID_CHARS, "org_id")?,
+        (None, None) => {
+            return Err(Error::invalid(
+                "org_id",
+                "is required when importing all orgs",
+            ))
+        }
+    };
+    let id = match doc.id {
+        Some(id) => uuid::Uuid::parse_str(&id)
+            .map_err(|_| Error::invalid("id", "must be a UUID"))?
+            .hyphenated()
+            .to_string(),
+        None => new_id(),
+    };
+    let created_at = timestamp(doc.created_at.as_deref(), "created_at", now)?;
+    let updated_at = timestamp(doc.updated_at.as_deref(), "updated_at", created_at)?;
+    let contact = Contact {
+        id,
+        org_id,
+        name: valid_name(doc.name.as_deref())?,
+        metadata: valid_metadata(doc.metadata.as_ref())?,
+        created_at,
+        updated_at,
+    };
+
+    // Identifiers: normalized, duplicates folded, one primary per type (the flagged
+    // one, else the first).
+    let mut identifiers: Vec<(IdentifierType, String, bool, String)> = Vec::new();
+    for ident in doc.identifiers {
+        let kind: IdentifierType = ident.identifier_type.parse()?;
+        let value = normalize::identifier(kind, &ident.identifier_value, region, kind.as_str())?;
+        let primary = ident.is_primary.unwrap_or(false);
+        if let Some(existing) = identifiers
+            .iter_mut()
+            .find(|(k, v, _, _)| *k == kind && *v == value)
+        {
+            existing.2 |= primary;
+            continue;
+        }
+        let ident_id = record_id(ident.id, "ident", "identifier id")?;
+        identifiers.push((kind, value, primary, ident_id));
+    }
+    if identifiers.is_empty() {
+        return Err(Error::MissingIdentifier);
+    }
+    for kind in IdentifierType::ALL {
+        let of_kind = || identifiers.iter().filter(|i| i.0 == kind);
+        let primary = of_kind()
+            .position(|i| i.2)
+            .or_else(|| of_kind().next().map(|_| 0));
+        for (n, ident) in identifiers.iter_mut().filter(|i| i.0 == kind).enumerate() {
+            ident.2 = Some(n) == primary;
+        }
+    }
+
+    let mut memories = Vec::with_capacity(doc.memories.len());
+    let mut scopes = Vec::with_capacity(doc.memories.len());
+    for m in doc.memories {
+        let scope =
+            ScopeInput::new(m.persona_id.as_deref(), m.agent_number.as_deref(), region)?.ok_or(
+                Error::invalid("memories", "each memory needs a persona_id or agent_number"),
+            )?;
+        let key = scope.scope.key();
+        if scopes.contains(&key) {
+            return Err(Error::invalid(
+                "memories",
+                "two memories have the same scope",
+            ));
+        }
+        scopes.push(key.clone());
+        let summary = m.summary.unwrap_or_default();
+        check_text(&summary, "summary")?;
+        let facts = object(m.facts, "facts")?;
+        memory::check_facts(&facts, "facts")?;
+        let mut messages = Vec::with_capacity(m.recent_messages.len());
+        for msg in m.recent_messages {
+            messages.push(memory::message_from_parts(
+                &msg.role,
+                &msg.content,
+                &msg.channel,
+                Some(&msg.timestamp),
+            )?);
+        }
+        let mut recent_messages: Vec<Message> = Vec::new();
+        memory::add_sorted_capped(&mut recent_messages, &messages, cap);
+        let mut open_items = Vec::with_capacity(m.open_items.len());
+        for item in m.open_items {
+            let item = check_open_item(&OpenItem {
+                item_type: item.item_type,
+                description: item.description,
+                created_at: Timestamp::parse_field(&item.created_at, "created_at")?,
+                priority: item.priority.parse()?,
+                related_to: item.related_to,
+            })?;
+            if !open_items.contains(&item) {
+                open_items.push(item);
+            }
+        }
+        open_items.sort_by_key(|i: &OpenItem| i.created_at);
+        let mut entities = Vec::with_capacity(m.entities.len());
+        for e in m.entities {
+            let entity = check_entity(&crate::model::Entity {
+                entity_type: e.entity_type,
+                entity_id: e.entity_id,
+                facts: object(e.facts, "facts")?,
+                status: e.status,
+                last_discussed_at: e
+                    .last_discussed_at
+                    .as_deref()
+                    .map(|t| Timestamp::parse_field(t, "last_discussed_at"))
+                    .transpose()?,
+                notes: e.notes,
+            })?;
+            let duplicate = entities.iter().any(|x: &crate::model::Entity| {
+                x.entity_type == entity.entity_type && x.entity_id == entity.entity_id
+            });
+            if duplicate {
+                return Err(Error::invalid(
+                    "entities",
+                    "two entities have the same type and id",
+                ));
+            }
+            entities.push(entity);
+        }
+        let memory_created = timestamp(m.created_at.as_deref(), "created_at", contact.created_at)?;
+        memories.push((
+            key,
+            Memory {
+                id: record_id(m.id, "mem", "memory id")?,
+                contact_id: contact.id.clone(),
+                persona_id: scope.persona_id,
+                agent_number: scope.agent_number,
+                summary,
+                facts,
+                recent_messages,
+                open_items,
+                entities,
+                created_at: memory_created,
+                updated_at: timestamp(m.updated_at.as_deref(), "updated_at", memory_created)?,
+            },
+        ));
+    }
+
+    let mut calls = Vec::with_capacity(doc.calls.len());
+    for c in doc.calls {
+        let f = ActivityFields::new(
+            c.agent_number.as_deref(),
+            c.contact_number.as_deref(),
+            c.status.as_deref(),
+            c.summary.as_deref(),
+            &object(c.metadata, "metadata")?,
+            region,
+        )?;
+        calls.push(Call {
+            id: record_id(c.id, "call", "call id")?,
+            contact_id: contact.id.clone(),
+            direction: c.direction.parse()?,
+            agent_number: f.agent_number,
+            contact_number: f.contact_number,
+            started_at: Timestamp::parse_field(&c.started_at, "started_at")?,
+            duration_seconds: c
+                .duration_seconds
+                .map(|d| activity::check_count(d, "duration_seconds"))
+                .transpose()?,
+            status: f.status,
+            summary: f.summary,
+            metadata: f.metadata,
+        });
+    }
+    let mut sms = Vec::with_capacity(doc.sms_conversations.len());
+    for s in doc.sms_conversations {
+        let f = ActivityFields::new(
+            s.agent_number.as_deref(),
+            s.contact_number.as_deref(),
+            s.status.as_deref(),
+            s.summary.as_deref(),
+            &object(s.metadata, "metadata")?,
+            region,
+        )?;
+        sms.push(SmsConversation {
+            id: record_id(s.id, "sms", "sms conversation id")?,
+            contact_id: contact.id.clone(),
+            direction: s.direction.parse()?,
+            agent_number: f.agent_number,
+            contact_number: f.contact_number,
+            started_at: Timestamp::parse_field(&s.started_at, "started_at")?,
+            message_count: activity::check_count(s.message_count.unwrap_or(0), "message_count")?,
+            status: f.status,
+            summary: f.summary,
+            metadata: f.metadata,
+        });
+    }
+    Ok(Prepared {
+        contact,
+        identifiers,
+        memories,
+        calls,
+        sms,
+    })
+}
+
+const INSERT_FULL_CONTACT: &str = "INSERT INTO contact \
+     (org_id, id, name, metadata, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+const INSERT_FULL_MEMORY: &str = "INSERT INTO memory (org_id, id, contact_id, scope, persona_id, \
+     agent_number, summary, facts, recent_messages, open_items, created_at, updated_at) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
+const INSERT_IDENTIFIER_WITH_ID: &str = "INSERT INTO identifier \
+     (org_id, identifier_type, identifier_value, contact_id, id, is_primary) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+const CONTACT_ID_TAKEN: &str = "SELECT 1 FROM contact WHERE id = ?1";
+
+/// Inserts a prepared line. A constraint failure means the line collides with data
+/// already in the file; it is reported as a BAD_REQUEST naming what collided.
+pub(crate) fn insert(conn: &Connection, p: &Prepared) -> Result<()> {
+    let org = p.contact.org_id.as_str();
+    let taken = conn
+        .prepare_cached(CONTACT_ID_TAKEN)?
+        .exists([&p.contact.id])?;
+    if taken {
+        return Err(Error::invalid(
+            "id",
+            "belongs to a contact that already exists",
+        ));
+    }
+    conn.prepare_cached(INSERT_FULL_CONTACT)?.execute((
+        org,
+        &p.contact.id,
+        &p.contact.name,
+        to_json(&p.contact.metadata),
+        p.contact.created_at,
+        p.contact.updated_at,
+    ))?;
+    for (kind, value, primary, id) in &p.identifiers {
+        let inserted = conn.prepare_cached(INSERT_IDENTIFIER_WITH_ID)?.execute((
+            org,
+            kind.code(),
+            value,
+            &p.contact.id,
+            id,
+            primary,
+        ));
+        if let Err(e) = inserted {
+            return Err(match collision(e.into(), kind.as_str()) {
+                Error::InvalidField { field, .. } => {
+                    Error::invalid(field, "already belongs to another contact")
+                }
+                other => other,
+            });
+        }
+    }
+    for (scope, m) in &p.memories {
+        conn.prepare_cached(INSERT_FULL_MEMORY)?
+            .execute(rusqlite::params![
+                org,
+                m.id,
+                p.contact.id,
+                scope,
+                m.persona_id,
+                m.agent_number,
+                m.summary,
+                to_json(&m.facts),
+                to_json(&m.recent_messages),
+                to_json(&m.open_items),
+                m.created_at,
+                m.updated_at,
+            ])
+            .map_err(|e| collision(e.into(), "memory id"))?;
+        for e in &m.entities {
+            memory::save_entity(conn, org, &m.id, e)?;
+        }
+    }
+    for c in &p.calls {
+        activity::insert_call(conn, org, c).map_err(|e| collision(e, "call id"))?;
+    }
+    for s in &p.sms {
+        activity::insert_sms(conn, org, s).map_err(|e| collision(e, "sms conversation id"))?;
+    }
+    Ok(())
+}
+
+/// A constraint failure while inserting a line: the line collides with existing data.
+fn collision(e: Error, field: &'static str) -> Error {
+    match &e {
+        Error::Storage(s) if s.sqlite_code() == Some(rusqlite::ErrorCode::ConstraintViolation) => {
+            Error::invalid(field, "belongs to a record that already exists")
+        }
+        _ => e,
+    }
+}
+
+/// A batch of parsed lines from the reading thread: line number and, for non-blank
+/// lines, the prepared rows or why the line was rejected.
+struct Batch {
+    lines: Vec<(u64, Option<Result<Prepared>>)>,
+    bytes: u64,
+}
+
+pub(crate) fn import(
+    store: &ContactStore,
+    scope: OrgScope<'_>,
+    input: &mut (dyn BufRead + Send),
+    _options: &ImportOptions,
+    progress: &mut dyn FnMut(ImportProgress),
+) -> Result<ImportSummary> {
+    let region = store.settings().region;
+    let cap = store.settings().recent_messages_cap;
+    let org = match scope {
+        OrgScope::One(org) => Some(org.to_owned()),
+        OrgScope::All => None,
+    };
+    std::thread::scope(|threads| {
+        let (sender, receiver) = mpsc::sync_channel::<Result<Batch>>(4);
+        threads.spawn(move || read_lines(input, org.as_deref(), region, cap, &sender));
+        write_batches(store, receiver, progress)
+    })
+}
+
+/// The reading thread: lines → prepared rows, in batches.
+fn read_lines(
+    input: &mut (dyn BufRead + Send),
+    org: Option<&str>,
+    region: PhoneRegion,
+    cap: usize,
+    sender: &mpsc::SyncSender<Result<Batch>>,
+) {
+    let mut number = 0u64;
+    let mut buf = Vec::with_capacity(4096);
+    loop {
+        let mut batch = Batch {
+            lines: Vec::with_capacity(LINES_PER_BATCH),
+            bytes: 0,
+        };
+        while batch.lines.len() < LINES_PER_BATCH {
+            buf.clear();
+            let read = match Read::take(&mut *input, MAX_LINE_BYTES as u64 + 1)
+                .read_until(b'\n', &mut buf)
+            {
+                Ok(n) => n,
+                Err(e) => {
+                    let _ = sender.send(Err(e.into()));
+                    return;
+                }
+            };
+            if read == 0 {
+                break;
+            }
+            number += 1;
+            batch.bytes += read as u64;
+            let parsed = if buf.len() > MAX_LINE_BYTES && !buf.ends_with(b"\n") {
+                // Skip the rest of an over-long line.
+                loop {
+                    buf.clear();
+                    match Read::take(&mut *input, 1 << 20).read_until(b'\n', &mut buf) {
+                        Ok(0) => break,
+                        Ok(n) => {
+                            batch.bytes += n as u64;
+                            if buf.ends_with(b"\n") {
+                                break;
+                            }
+                        }
+                        Err(_) => break,
+                    }
+                }
+                Some(Err(Error::invalid("document", "line is too long")))
+            } else {
+                match std::str::from_utf8(&buf) {
+                    Err(_) => Some(Err(Error::invalid("document", "is not UTF-8"))),
+                    Ok(text) if text.trim().is_empty() => None,
+                    Ok(text) => Some(prepare(text, org, region, cap)),
+                }
+            };
+            batch.lines.push((number, parsed));
+        }
+        let done = batch.lines.len() < LINES_PER_BATCH;
+        if sender.send(Ok(batch)).is_err() || done {
+            return;
+        }
+    }
+}
+
+/// The writing side: inserts each line in a savepoint, commits every
+/// [`LINES_PER_COMMIT`] lines.
+fn write_batches(
+    store: &ContactStore,
+    receiver: mpsc::Receiver<Result<Batch>>,
+    progress: &mut dyn FnMut(ImportProgress),
+) -> Result<ImportSummary> {
+    let conn = store.connection();
+    let mut summary = ImportSummary::default();
+    let mut seen = ImportProgress::default();
+    let mut tx: Option<Transaction<'_>> = None;
+    let mut in_tx = 0usize;
+    for batch in receiver {
+        let batch = batch?;
+        for (number, parsed) in batch.lines {
+            summary.lines = number;
+            let prepared = match parsed {
+                None => continue,
+                Some(Ok(p)) => p,
+                Some(Err(e)) => {
+                    reject(&mut summary, number, &e);
+                    continue;
+                }
+            };
+            if tx.is_none() {
+                tx = Some(Transaction::new_unchecked(
+                    conn,
+                    TransactionBehavior::Immediate,
+                )?);
+            }
+            let Some(t) = tx.as_ref() else { continue };
+            t.prepare_cached("SAVEPOINT import_line")?.execute([])?;
+            match insert(t, &prepared) {
+                Ok(()) => {
+                    t.prepare_cached("RELEASE import_line")?.execute([])?;
+                    summary.imported += 1;
+                }
+                Err(e) => {
+                    t.prepare_cached("ROLLBACK TO import_line")?.execute([])?;
+                    t.prepare_cached("RELEASE import_line")?.execute([])?;
+                    if e.code() != ErrorCode::BadRequest {
+                        return Err(e);
+                    }
+                    reject(&mut summary, number, &e);
+                }
+            }
+            in_tx += 1;
+            if in_tx >= LINES_PER_COMMIT {
+                if let Some(t) = tx.take() {
+                    t.commit()?;
+                }
+                in_tx = 0;
+            }
+        }
+        seen.lines = summary.lines;
+        seen.bytes += batch.bytes;
+        progress(seen);
+    }
+    if let Some(t) = tx.take() {
+        t.commit()?;
+    }
+    Ok(summary)
+}
+
+fn reject(summary: &mut ImportSummary, line: u64, error: &Error) {
+    summary.rejected += 1;
+    if summary.errors.len() < MAX_REPORTED_ERRORS {
+        summary.errors.push(LineError {
+            line,
+            error: error.code().as_str().to_owned(),
+            message: error.to_string(),
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prepare_normalizes_and_picks_one_primary_per_type() {
+        let line = r#"{"identifiers":[
+            {"identifier_type":"phone_number","identifier_value":"(415) 555-0192"},
+            {"identifier_type":"phone_number","identifier_value":"+14155550192","is_primary":true},
+            {"identifier_type":"phone_number","identifier_value":"+14155550100","is_primary":true},
+            {"identifier_type":"email","identifier_value":"A@Example.com"}]}"#
+            .replace('\n', "");
+        let p = prepare(&line, Some("acme"), PhoneRegion::default(), 50).unwrap();
+        let got: Vec<(IdentifierType, &str, bool)> = p
+            .identifiers
+            .iter()
+            .map(|(k, v, primary, _)| (*k, v.as_str(), *primary))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (IdentifierType::PhoneNumber, "+14155550192", true),
+                (IdentifierType::PhoneNumber, "+14155550100", false),
+                (IdentifierType::Email, "a@example.com", true),
+            ]
+        );
+        assert_eq!(p.contact.org_id, "acme");
+    }
+
+    #[test]
+    fn prepare_rejects_with_field_names_only() {
+        let cases = [
+            ("not json", "Invalid document: is not valid JSON"),
+            (
+                r#"{"identifiers":"x"}"#,
+                "Invalid document: does not have the contact document's fields and types",
+            ),
+            (
+                r#"{"identifiers":[]}"#,
+                "At least one identifier (phone_number, email, or external_id) is required",
+            ),
+            (
+                r#"{"identifiers":[{"identifier_type":"fax","identifier_value":"+14155550192"}]}"#,
+                "Invalid identifier_type: must be phone_number, email or external_id",
+            ),
+            (
+                r#"{"identifiers":[{"identifier_type":"phone_number","identifier_value":"anonymous"}]}"#,
+                "Invalid phone_number: is not a phone number",
+            ),
+            (
+                r#"{"id":"nope","identifiers":[{"identifier_type":"email","identifier_value":"a@example.com"}]}"#,
+                "Invalid id: must be a UUID",
+            ),
+            (
+                r#"{"created_at":"July","identifiers":[{"identifier_type":"email","identifier_value":"a@example.com"}]}"#,
+                "Invalid created_at: is not an RFC 3339 timestamp",
+            ),
+        ];
+        for (line, message) in cases {
+            let err = prepare(line, Some("acme"), PhoneRegion::default(), 50)
+                .err()
+                .unwrap();
+            assert_eq!(err.to_string(), message, "{line}");
+            assert_eq!(err.code(), ErrorCode::BadRequest);
+        }
+        let err = prepare(
+            r#"{"identifiers":[{"identifier_type":"email","identifier_value":"a@example.com"}]}"#,
+            None,
+            PhoneRegion::default(),
+            50,
+        )
+        .err()
+        .unwrap();
+        assert_eq!(
+            err.to_string(),
+            "Invalid org_id: is required when importing all orgs"
+        );
+    }
+}

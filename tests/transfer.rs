@@ -1,0 +1,287 @@
+//! JSON Lines import and export.
+
+mod common;
+
+use common::{dump, TempDb};
+use contactstore::{ContactStore, ErrorCode, IdentifierQuery, ImportOptions, ImportSummary};
+use serde_json::{json, Value};
+
+fn seed() -> Value {
+    serde_json::from_str(include_str!("fixtures/seed-contact.json")).unwrap()
+}
+
+fn import_all(store: &ContactStore, text: &str) -> ImportSummary {
+    store
+        .all_orgs()
+        .import(&mut text.as_bytes(), &ImportOptions::default(), &mut |_| {})
+        .unwrap()
+}
+
+fn export_all(store: &ContactStore) -> Vec<u8> {
+    let mut out = Vec::new();
+    store.all_orgs().export(&mut out).unwrap();
+    out
+}
+
+/// Drops fields the reference does not have (extra fields are allowed).
+fn without_extras(mut v: Value) -> Value {
+    if let Some(memories) = v["memories"].as_array_mut() {
+        for m in memories {
+            let m = m.as_object_mut().unwrap();
+            m.remove("created_at");
+            m.remove("updated_at");
+        }
+    }
+    v
+}
+
+#[test]
+fn the_reference_contact_imports_and_reads_back_field_for_field() {
+    let store = ContactStore::open_in_memory().unwrap();
+    let line = serde_json::to_string(&seed()).unwrap();
+    let summary = import_all(&store, &line);
+    assert_eq!((summary.imported, summary.rejected), (1, 0), "{summary:?}");
+
+    let org = store.org("11111111-2222-3333-4444-555555555555").unwrap();
+    let got = org.get("aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee").unwrap();
+    assert_eq!(without_extras(serde_json::to_value(&got).unwrap()), seed());
+    // And it is found by its identifier.
+    let found = org
+        .find(&IdentifierQuery::phone("(415) 555-0192"))
+        .unwrap()
+        .unwrap();
+    assert_eq!(found.contact.id, "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee");
+}
+
+#[test]
+fn importing_into_one_org_ignores_the_documents_org() {
+    let store = ContactStore::open_in_memory().unwrap();
+    let org = store.org("acme").unwrap();
+    let line = serde_json::to_string(&seed()).unwrap();
+    let summary = org
+        .import(&mut line.as_bytes(), &ImportOptions::default(), &mut |_| {})
+        .unwrap();
+    assert_eq!(summary.imported, 1);
+    assert_eq!(
+        org.get("aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee")
+            .unwrap()
+            .contact
+            .org_id,
+        "acme"
+    );
+}
+
+/// A few hundred varied contacts in three orgs, as JSON Lines.
+fn generated(n: usize) -> String {
+    let mut out = String::new();
+    for i in 0..n {
+        let org = ["org-a", "org-b", "org-c"][i % 3];
+        let mut identifiers = vec![json!({
+            "identifier_type": "phone_number",
+            "identifier_value": format!("(415) 555-{:04}", i),
+        })];
+        if i % 2 == 0 {
+            identifiers.push(json!({"identifier_type": "email", "identifier_value": format!("User{i}@Example.com")}));
+        }
+        if i % 5 == 0 {
+            identifiers.push(
+                json!({"identifier_type": "external_id", "identifier_value": format!("crm-{i}")}),
+            );
+            identifiers.push(json!({"identifier_type": "phone_number", "identifier_value": format!("+1 212 555 {:04}", i)}));
+        }
+        let mut memories = Vec::new();
+        if i % 3 == 0 {
+            memories.push(json!({
+                "persona_id": format!("persona-{}", i % 4),
+                "summary": format!("Summary {i} with unicode: café ☎"),
+                "facts": {"tier": i % 3, "vip": i % 2 == 0, "nested": {"a": [1, 2.5, null]}},
+                "recent_messages": (0..(i % 7)).map(|k| json!({
+                    "role": if k % 2 == 0 { "user" } else { "assistant" },
+                    "content": format!("message {k} \"quoted\" \n newline"),
+                    "channel": (["sms", "voice", "email", "chat"][k % 4]),
+                    "timestamp": format!("2025-07-2{}T09:10:{:02}.{:03}Z", k % 9, k, i % 1000),
+                })).collect::<Vec<_>>(),
+                "open_items": [{
+                    "type": "follow_up", "description": format!("item {i}"),
+                    "created_at": "2025-07-23T09:10:00Z", "priority": "high",
+                    "related_to": {"entity_type": "order", "entity_id": format!("order-{i}")}
+                }],
+                "entities": [
+                    {"entity_type": "order", "entity_id": format!("order-{i}"), "facts": {"n": i},
+                     "status": "open", "last_discussed_at": "2025-07-23T09:10:00+02:00", "notes": null},
+                    {"entity_type": "booking", "entity_id": "b", "facts": {}, "status": null,
+                     "last_discussed_at": null, "notes": "window seat"}
+                ]
+            }));
+        }
+        if i % 4 == 0 {
+            memories.push(json!({"agent_number": "+1 415 555 0100"}));
+        }
+        let calls: Vec<Value> = (0..(i % 3)).map(|k| json!({
+            "direction": "inbound", "agent_number": "4155550100", "contact_number": format!("(415) 555-{:04}", i),
+            "started_at": format!("2025-07-2{k}T10:00:00Z"), "duration_seconds": 60 + k,
+            "status": "completed", "summary": "ok", "metadata": {"k": k}
+        })).collect();
+        let sms: Vec<Value> = (0..(i % 2)).map(|_| json!({
+            "direction": "outbound", "contact_number": format!("+1415555{:04}", i),
+            "started_at": "2025-07-22T10:00:00Z", "message_count": 3, "status": "closed", "summary": null
+        })).collect();
+        let doc = json!({
+            "org_id": org,
+            "name": if i % 6 == 0 { Value::Null } else { json!(format!("Contact {i}")) },
+            "metadata": {"source": "crm", "i": i},
+            "created_at": format!("2025-0{}-1{}T08:00:00.{:03}Z", 1 + i % 9, i % 10, i % 1000),
+            "identifiers": identifiers,
+            "memories": memories,
+            "calls": calls,
+            "sms_conversations": sms,
+        });
+        out.push_str(&serde_json::to_string(&doc).unwrap());
+        out.push('\n');
+    }
+    out
+}
+
+#[test]
+fn export_import_export_is_byte_identical() {
+    let source = ContactStore::open_in_memory().unwrap();
+    let summary = import_all(&source, &generated(300));
+    assert_eq!(
+        (summary.imported, summary.rejected),
+        (300, 0),
+        "{:?}",
+        summary.errors
+    );
+    let first = export_all(&source);
+    assert_eq!(first.iter().filter(|&&b| b == b'\n').count(), 300);
+
+    let db = TempDb::new();
+    let copy = ContactStore::open(&db.path).unwrap();
+    let summary = import_all(&copy, std::str::from_utf8(&first).unwrap());
+    assert_eq!(summary.imported, 300);
+    let second = export_all(&copy);
+    assert!(
+        first == second,
+        "export → import → export changed the bytes"
+    );
+
+    // One org's export is the subset of the all-orgs export with that org.
+    let mut org_b = Vec::new();
+    copy.org("org-b").unwrap().export(&mut org_b).unwrap();
+    let expected: Vec<&str> = std::str::from_utf8(&first)
+        .unwrap()
+        .lines()
+        .filter(|l| serde_json::from_str::<Value>(l).unwrap()["org_id"] == "org-b")
+        .collect();
+    assert_eq!(expected.len(), 100);
+    assert_eq!(
+        std::str::from_utf8(&org_b)
+            .unwrap()
+            .lines()
+            .collect::<Vec<_>>(),
+        expected
+    );
+}
+
+#[test]
+fn bad_lines_are_reported_and_leave_nothing_while_good_lines_land() {
+    let db = TempDb::new();
+    let store = ContactStore::open(&db.path).unwrap();
+    let org = store.org("acme").unwrap();
+    org.resolve(&contactstore::ResolveRequest::email("taken@example.com"))
+        .unwrap();
+    let good = |n: u32| {
+        format!(
+            r#"{{"name":"Good {n}","identifiers":[{{"identifier_type":"phone_number","identifier_value":"+1415555{n:04}"}}]}}"#
+        )
+    };
+    let lines = [
+        good(1),
+        "{not json".to_owned(),
+        good(2),
+        r#"{"identifiers":[{"identifier_type":"fax","identifier_value":"+14155550000"}]}"#.to_owned(),
+        // A conflicting identifier: its phone must not land either.
+        r#"{"identifiers":[{"identifier_type":"phone_number","identifier_value":"+14155559999"},{"identifier_type":"email","identifier_value":"TAKEN@example.com"}]}"#.to_owned(),
+        String::new(),
+        good(3),
+        // Conflicts with a line of the same import.
+        good(1),
+    ];
+    let text = lines.join("\n");
+    let summary = org
+        .import(&mut text.as_bytes(), &ImportOptions::default(), &mut |_| {})
+        .unwrap();
+    assert_eq!(summary.lines, 8);
+    assert_eq!(summary.imported, 3);
+    assert_eq!(summary.rejected, 4);
+    let rejected: Vec<(u64, &str)> = summary
+        .errors
+        .iter()
+        .map(|e| (e.line, e.message.as_str()))
+        .collect();
+    assert_eq!(
+        rejected,
+        vec![
+            (2, "Invalid document: is not valid JSON"),
+            (
+                4,
+                "Invalid identifier_type: must be phone_number, email or external_id"
+            ),
+            (5, "Invalid email: already belongs to another contact"),
+            (
+                8,
+                "Invalid phone_number: already belongs to another contact"
+            ),
+        ]
+    );
+    assert!(summary.errors.iter().all(|e| e.error == "BAD_REQUEST"));
+    assert!(org
+        .find(&IdentifierQuery::phone("+14155559999"))
+        .unwrap()
+        .is_none());
+    for n in 1..=3 {
+        let found = org
+            .find(&IdentifierQuery::phone(format!("+1415555{n:04}")))
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            found.contact.name.as_deref(),
+            Some(format!("Good {n}").as_str())
+        );
+    }
+    let contacts = dump(&db.path)
+        .iter()
+        .filter(|r| r.starts_with("contact:"))
+        .count();
+    assert_eq!(contacts, 4);
+}
+
+#[test]
+fn an_existing_contact_id_is_rejected() {
+    let store = ContactStore::open_in_memory().unwrap();
+    let line = serde_json::to_string(&seed()).unwrap();
+    import_all(&store, &line);
+    let mut changed = seed();
+    changed["identifiers"][0]["identifier_value"] = json!("+14155550100");
+    let summary = import_all(&store, &serde_json::to_string(&changed).unwrap());
+    assert_eq!(summary.rejected, 1);
+    assert_eq!(
+        summary.errors[0].message,
+        "Invalid id: belongs to a contact that already exists"
+    );
+    assert_eq!(summary.errors[0].error, ErrorCode::BadRequest.as_str());
+}
+
+#[test]
+fn progress_is_reported_with_lines_and_bytes() {
+    let store = ContactStore::open_in_memory().unwrap();
+    let text = generated(40);
+    let mut last = (0, 0);
+    store
+        .all_orgs()
+        .import(&mut text.as_bytes(), &ImportOptions::default(), &mut |p| {
+            last = (p.lines, p.bytes)
+        })
+        .unwrap();
+    assert_eq!(last, (40, text.len() as u64));
+}
