@@ -47,10 +47,13 @@ pub mod envelope;
 mod error;
 mod lookup;
 pub mod memory;
+pub mod merge;
 pub mod model;
 pub mod normalize;
 mod resolve;
 mod schema;
+#[cfg(feature = "serve")]
+pub mod server;
 mod store;
 mod timestamp;
 pub mod transfer;
@@ -59,6 +62,7 @@ pub use activity::{Call, Direction, NewCall, NewSmsConversation, SmsConversation
 pub use db::{Durability, Settings};
 pub use error::{Error, ErrorCode, Result, StorageError};
 pub use memory::{EntityUpdate, MemoryScope};
+pub use merge::{Merged, MoveCounts};
 pub use model::{
     Channel, Conflict, Contact, ContactDetails, Entity, EntityRef, Identifier, JsonObject, Memory,
     Message, OpenItem, Priority, Resolved, Role, Scope,

@@ -11,6 +11,7 @@ use crate::db::{self, Settings};
 use crate::error::{Error, Result};
 use crate::lookup;
 use crate::memory::{self, EntityUpdate, MemoryScope};
+use crate::merge::{self, Merged, Within};
 use crate::model::{ContactDetails, JsonObject, Memory, Message, OpenItem, Resolved};
 use crate::normalize;
 use crate::resolve::{self, IdentifierQuery, ResolveRequest};
@@ -219,6 +220,34 @@ impl<'s> Org<'s> {
                 .ok_or(Error::NotFound)?;
             lookup::details(conn, contact)
         })
+    }
+
+    /// Merges `duplicate_id` into `primary_id` in one transaction, following the rules
+    /// of [`crate::merge`]: identifiers, metadata, name, calls, SMS and memory move to
+    /// the primary, the duplicate is deleted and its id redirects to the primary.
+    ///
+    /// ```
+    /// use contactstore::{ContactStore, ResolveRequest};
+    /// let store = ContactStore::open_in_memory()?;
+    /// let org = store.org("acme")?;
+    /// let by_phone = org.resolve(&ResolveRequest::phone("+14155550192"))?.contact.id;
+    /// let by_email = org.resolve(&ResolveRequest::email("sarah@example.com"))?.contact.id;
+    /// let merged = org.merge(&by_phone, &by_email)?;
+    /// assert_eq!(merged.moved.identifiers, 1);
+    /// assert_eq!(org.get(&by_email)?.contact.id, by_phone); // the old id redirects
+    /// # Ok::<(), contactstore::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::Refused`] `Cannot merge a contact with itself`; [`Error::NotFound`] when
+    /// either id is unknown in this org; [`Error::Storage`]. On any error nothing changes.
+    pub fn merge(&self, primary_id: &str, duplicate_id: &str) -> Result<Merged> {
+        merge::merge(
+            self.store,
+            Within::Org(&self.org_id),
+            primary_id,
+            duplicate_id,
+        )
     }
 
     /// Writes the org's contacts as JSON Lines, one contact document a line, in a
@@ -450,6 +479,16 @@ pub struct AllOrgs<'s> {
 }
 
 impl AllOrgs<'_> {
+    /// Merges two contacts found by id in any org; contacts of different orgs are
+    /// refused. Otherwise as [`Org::merge`].
+    ///
+    /// # Errors
+    /// [`Error::Refused`] `Cannot merge contacts from different orgs` or `Cannot merge a
+    /// contact with itself`; [`Error::NotFound`]; [`Error::Storage`].
+    pub fn merge(&self, primary_id: &str, duplicate_id: &str) -> Result<Merged> {
+        merge::merge(self.store, Within::AnyOrg, primary_id, duplicate_id)
+    }
+
     /// Writes every org's contacts as JSON Lines, ordered by org and id.
     ///
     /// # Errors

@@ -22,6 +22,7 @@ use crate::activity::{self, ActivityFields, Call, SmsConversation};
 use crate::error::{Error, ErrorCode, Result};
 use crate::lookup;
 use crate::memory::{self, check_entity, check_open_item, check_text};
+use crate::merge;
 use crate::model::{Contact, EntityRef, Identifier, JsonObject, Memory, Message, OpenItem};
 use crate::normalize::{self, IdentifierType, PhoneRegion};
 use crate::resolve::{new_id, to_json, valid_metadata, valid_name, ScopeInput};
@@ -60,6 +61,11 @@ pub enum OnConflict {
     /// Reject the line (the default).
     #[default]
     Reject,
+    /// Merge the line into the contact that owns its strongest known identifier (or has
+    /// its id): the document is imported as a new contact and merged into that one
+    /// with the merge rules. A line whose identifiers belong to several contacts is
+    /// still rejected.
+    Merge,
 }
 
 /// Options of an import.
@@ -85,6 +91,8 @@ pub struct ImportSummary {
     pub lines: u64,
     /// Contacts created.
     pub imported: u64,
+    /// Lines merged into existing contacts (`--on-conflict merge`).
+    pub merged: u64,
     /// Lines rejected (each left nothing behind).
     pub rejected: u64,
     /// The first [`MAX_REPORTED_ERRORS`] rejected lines with their errors.
@@ -335,6 +343,76 @@ pub(crate) struct Prepared {
     pub memories: Vec<(String, Memory)>,
     pub calls: Vec<Call>,
     pub sms: Vec<SmsConversation>,
+}
+
+impl Prepared {
+    /// New ids for the contact and everything it owns, so that it can be inserted
+    /// beside the data it came from and merged into it.
+    fn with_fresh_ids(mut self) -> Self {
+        let id = new_id();
+        self.contact.id.clone_from(&id);
+        for ident in &mut self.identifiers {
+            ident.3 = format!("ident-{}", new_id());
+        }
+        for (_, m) in &mut self.memories {
+            m.id = format!("mem-{}", new_id());
+            m.contact_id.clone_from(&id);
+        }
+        for c in &mut self.calls {
+            c.id = format!("call-{}", new_id());
+            c.contact_id.clone_from(&id);
+        }
+        for s in &mut self.sms {
+            s.id = format!("sms-{}", new_id());
+            s.contact_id.clone_from(&id);
+        }
+        self
+    }
+}
+
+/// For `--on-conflict merge`: the existing contact the line must merge into, if any.
+fn merge_target(conn: &Connection, p: &Prepared) -> Result<Option<String>> {
+    let org = p.contact.org_id.as_str();
+    let mut wanted: Vec<(IdentifierType, String)> = p
+        .identifiers
+        .iter()
+        .map(|(k, v, ..)| (*k, v.clone()))
+        .collect();
+    wanted.sort_by_key(|(k, _)| std::cmp::Reverse(k.strength()));
+    let mut owners: Vec<String> = lookup::owners(conn, org, &wanted)?
+        .into_iter()
+        .map(|(_, owner)| owner)
+        .collect();
+    if lookup::contact(conn, org, &p.contact.id)?.is_some() {
+        owners.push(p.contact.id.clone());
+    }
+    owners.dedup();
+    match owners.as_slice() {
+        [] => Ok(None),
+        [one] => Ok(Some(one.clone())),
+        _ => Err(Error::invalid(
+            "identifiers",
+            "belong to several existing contacts",
+        )),
+    }
+}
+
+/// Imports a line under new ids without the identifiers `target` already has, then
+/// merges it into `target`.
+fn insert_merging(conn: &Connection, p: Prepared, target: &str, cap: usize) -> Result<()> {
+    let org = p.contact.org_id.clone();
+    let mut p = p.with_fresh_ids();
+    let wanted: Vec<(IdentifierType, String)> = p
+        .identifiers
+        .iter()
+        .map(|(k, v, ..)| (*k, v.clone()))
+        .collect();
+    let owned = lookup::owners(conn, &org, &wanted)?;
+    p.identifiers
+        .retain(|(k, ..)| !owned.iter().any(|(kind, _)| kind == k));
+    insert(conn, &p)?;
+    merge::merge_in(conn, merge::Within::Org(&org), target, &p.contact.id, cap)?;
+    Ok(())
 }
 
 fn timestamp(text: Option<&str>, field: &'static str, default: Timestamp) -> Result<Timestamp> {
@@ -679,7 +757,7 @@ pub(crate) fn import(
     store: &ContactStore,
     scope: OrgScope<'_>,
     input: &mut (dyn BufRead + Send),
-    _options: &ImportOptions,
+    options: &ImportOptions,
     progress: &mut dyn FnMut(ImportProgress),
 ) -> Result<ImportSummary> {
     let region = store.settings().region;
@@ -691,7 +769,7 @@ pub(crate) fn import(
     std::thread::scope(|threads| {
         let (sender, receiver) = mpsc::sync_channel::<Result<Batch>>(4);
         threads.spawn(move || read_lines(input, org.as_deref(), region, cap, &sender));
-        write_batches(store, receiver, progress)
+        write_batches(store, receiver, options.on_conflict, cap, progress)
     })
 }
 
@@ -763,6 +841,8 @@ fn read_lines(
 fn write_batches(
     store: &ContactStore,
     receiver: mpsc::Receiver<Result<Batch>>,
+    on_conflict: OnConflict,
+    cap: usize,
     progress: &mut dyn FnMut(ImportProgress),
 ) -> Result<ImportSummary> {
     let conn = store.connection();
@@ -790,10 +870,22 @@ fn write_batches(
             }
             let Some(t) = tx.as_ref() else { continue };
             t.prepare_cached("SAVEPOINT import_line")?.execute([])?;
-            match insert(t, &prepared) {
-                Ok(()) => {
+            let outcome = match on_conflict {
+                OnConflict::Reject => insert(t, &prepared).map(|()| false),
+                OnConflict::Merge => match merge_target(t, &prepared) {
+                    Ok(None) => insert(t, &prepared).map(|()| false),
+                    Ok(Some(target)) => insert_merging(t, prepared, &target, cap).map(|()| true),
+                    Err(e) => Err(e),
+                },
+            };
+            match outcome {
+                Ok(merged) => {
                     t.prepare_cached("RELEASE import_line")?.execute([])?;
-                    summary.imported += 1;
+                    if merged {
+                        summary.merged += 1;
+                    } else {
+                        summary.imported += 1;
+                    }
                 }
                 Err(e) => {
                     t.prepare_cached("ROLLBACK TO import_line")?.execute([])?;

@@ -8,6 +8,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
+#[cfg(feature = "serve")]
+mod serve;
 mod transfer;
 
 use contactstore::envelope::Envelope;
@@ -74,6 +76,18 @@ enum Command {
         /// The contact's id.
         contact_id: String,
     },
+    // Its help text is the doc comment of `ServeArgs` (serve.rs).
+    #[cfg(feature = "serve")]
+    Serve(serve::ServeArgs),
+    /// Merge DUPLICATE_ID into PRIMARY_ID: identifiers, metadata, name, calls, SMS and
+    /// memory move to the primary; the duplicate is deleted and its id redirects to the
+    /// primary. With --all-orgs the ids may be of any org (different orgs are refused).
+    Merge {
+        /// The contact that remains.
+        primary_id: String,
+        /// The contact merged into it and deleted.
+        duplicate_id: String,
+    },
     /// Read and write a contact's memory (one per persona, or per agent number).
     #[command(subcommand)]
     Memory(MemoryCommand),
@@ -106,6 +120,8 @@ enum Command {
 enum ConflictPolicy {
     /// Reject the line.
     Reject,
+    /// Merge the line into the contact that owns its identifier.
+    Merge,
 }
 
 #[derive(Args, Debug)]
@@ -388,6 +404,19 @@ fn run(cli: &Cli) -> Result<(), Error> {
             let store = ContactStore::open_with(&cli.db, settings)?;
             print_success(store.org(one_org(cli)?)?.get(contact_id)?)
         }
+        #[cfg(feature = "serve")]
+        Command::Serve(args) => serve::run(cli, args, region),
+        Command::Merge {
+            primary_id,
+            duplicate_id,
+        } => {
+            let store = ContactStore::open_with(&cli.db, settings)?;
+            if cli.all_orgs {
+                print_success(store.all_orgs().merge(primary_id, duplicate_id)?)
+            } else {
+                print_success(store.org(&cli.org)?.merge(primary_id, duplicate_id)?)
+            }
+        }
         Command::Memory(command) => {
             let store = ContactStore::open_with(&cli.db, settings)?;
             print_success(memory(&store.org(one_org(cli)?)?, command)?)
@@ -440,6 +469,7 @@ fn run(cli: &Cli) -> Result<(), Error> {
             let store = ContactStore::open_with(&cli.db, settings)?;
             let options = ImportOptions::default().on_conflict(match on_conflict {
                 ConflictPolicy::Reject => OnConflict::Reject,
+                ConflictPolicy::Merge => OnConflict::Merge,
             });
             print_success(transfer::import(cli, &store, file, &options)?)
         }

@@ -1,0 +1,568 @@
+//! `contactstore serve`: a local HTTP shim speaking the hosted Contacts API (contract
+//! §7), for test harnesses that would otherwise call the hosted service.
+//!
+//! | request | body | answer |
+//! |---|---|---|
+//! | `POST /v1/contacts/resolve` | [`ResolveRequest`](crate::ResolveRequest) as JSON | `{"data": {"contact", "created"}, "errors": null}` |
+//! | `POST /v1/contacts/find` | [`IdentifierQuery`](crate::IdentifierQuery) as JSON | the contact with identifiers and memories, or `data: null` |
+//! | `GET /v1/contacts/{contact_id}` | — | the contact with identifiers and memories |
+//! | `POST /v1/contacts/merge` | `{"primary_contact_id", "duplicate_contact_id"}` | the merged contact, with `moved` counts |
+//!
+//! Every answer is an [`Envelope`](crate::envelope::Envelope), the same JSON the
+//! command line prints. Status codes: 200 on success (a find without a match
+//! included); 400 `BAD_REQUEST` for a refused request or a body that is not the JSON
+//! the endpoint takes (or is over [`MAX_BODY_BYTES`]); 401 `UNAUTHORIZED` without a
+//! known API key; 404 `NOT_FOUND` for an unknown contact or path; 405
+//! `METHOD_NOT_ALLOWED`; 500 `INTERNAL_ERROR` when storage fails. Messages never
+//! repeat what the request carried.
+//!
+//! The `authorization` header carries an API key, bare or as `Bearer KEY`; each key
+//! opens one org ([`ApiKey`]). Keys are compared as given: this is a local test
+//! double, not a security boundary, and it listens on loopback unless told otherwise.
+//!
+//! ```no_run
+//! use contactstore::server::{ApiKey, ServeConfig};
+//!
+//! let config = ServeConfig::new("contacts.db").api_key(ApiKey::new("test-key", "acme")?);
+//! // Blocks until SIGINT or SIGTERM, then finishes the requests in flight.
+//! contactstore::server::run(config, |addr| eprintln!("listening on http://{addr}"))?;
+//! # Ok::<(), contactstore::Error>(())
+//! ```
+//!
+//! In a Rust test, [`spawn`] starts the server on a background thread instead and
+//! returns a [`ServerHandle`] that knows the port and stops it.
+
+mod pool;
+mod routes;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::future::Future;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+use crate::db::Settings;
+use crate::error::{Error, Result};
+use crate::store::ContactStore;
+use crate::timestamp::Timestamp;
+
+/// The address served when none is given: loopback, port 8787.
+pub const DEFAULT_LISTEN: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 8787);
+
+/// Largest request body accepted (128 KiB): room for the largest metadata object the
+/// library takes ([`MAX_METADATA_BYTES`](crate::MAX_METADATA_BYTES)) and every other
+/// field. A larger body is refused with 400 before it is read further.
+pub const MAX_BODY_BYTES: usize = 128 * 1024;
+
+/// A function given every finished request (see [`RequestLog`]).
+pub type RequestLogger = Arc<dyn Fn(&RequestLog<'_>) + Send + Sync>;
+
+/// An API key and the org it opens.
+///
+/// Parsed from `KEY=ORG` (split at the last `=`, so keys may end in base64 padding).
+/// `Debug` does not show the key.
+///
+/// ```
+/// use contactstore::server::ApiKey;
+/// let key: ApiKey = "sk-test-1=acme".parse()?;
+/// assert_eq!((key.key(), key.org_id()), ("sk-test-1", "acme"));
+/// assert!("no-org".parse::<ApiKey>().is_err());
+/// # Ok::<(), contactstore::Error>(())
+/// ```
+#[derive(Clone, PartialEq, Eq)]
+pub struct ApiKey {
+    key: String,
+    org_id: String,
+}
+
+impl ApiKey {
+    /// Maps `key` to `org_id`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidField`] naming `api_key` if the key is empty or contains spaces
+    /// or control characters, or naming `org_id` for an org id the store refuses.
+    pub fn new(key: impl Into<String>, org_id: &str) -> Result<Self> {
+        let key = key.into();
+        if key.is_empty() {
+            return Err(Error::invalid("api_key", "is empty"));
+        }
+        if key.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(Error::invalid(
+                "api_key",
+                "contains spaces or control characters",
+            ));
+        }
+        let org_id = crate::normalize::key(org_id, crate::store::MAX_ORG_ID_CHARS, "org_id")?;
+        Ok(ApiKey { key, org_id })
+    }
+
+    /// The key, as sent in the `authorization` header.
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+
+    /// The org its requests run in.
+    pub fn org_id(&self) -> &str {
+        &self.org_id
+    }
+}
+
+impl FromStr for ApiKey {
+    type Err = Error;
+
+    /// Parses `KEY=ORG`.
+    fn from_str(text: &str) -> Result<Self> {
+        let (key, org) = text
+            .rsplit_once('=')
+            .ok_or_else(|| Error::invalid("api_key", "must be KEY=ORG"))?;
+        ApiKey::new(key, org)
+    }
+}
+
+impl fmt::Debug for ApiKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ApiKey")
+            .field("key", &"<redacted>")
+            .field("org_id", &self.org_id)
+            .finish()
+    }
+}
+
+/// Parses a listen address: `IP:PORT` (`127.0.0.1:8787`, `[::1]:8787`),
+/// `localhost:PORT`, or a bare `PORT` (on 127.0.0.1). Port 0 picks a free port.
+///
+/// ```
+/// use contactstore::server::parse_listen;
+/// assert_eq!(parse_listen("8080")?.to_string(), "127.0.0.1:8080");
+/// assert_eq!(parse_listen("localhost:0")?.to_string(), "127.0.0.1:0");
+/// assert_eq!(parse_listen("[::1]:9000")?.to_string(), "[::1]:9000");
+/// # Ok::<(), contactstore::Error>(())
+/// ```
+///
+/// # Errors
+/// [`Error::InvalidField`] naming `listen` for anything else.
+pub fn parse_listen(text: &str) -> Result<SocketAddr> {
+    let text = text.trim();
+    if let Ok(addr) = text.parse::<SocketAddr>() {
+        return Ok(addr);
+    }
+    let port = text
+        .strip_prefix("localhost:")
+        .unwrap_or(text)
+        .parse::<u16>()
+        .map_err(|_| Error::invalid("listen", "must be IP:PORT, localhost:PORT or PORT"))?;
+    Ok(SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port))
+}
+
+/// How to run the server. Build it with [`ServeConfig::new`] and the setters.
+///
+/// ```
+/// use std::time::Duration;
+/// use contactstore::server::{ApiKey, ServeConfig};
+///
+/// let config = ServeConfig::new("contacts.db")
+///     .api_key(ApiKey::new("key-a", "acme")?)
+///     .api_key(ApiKey::new("key-b", "globex")?)
+///     .workers(4)
+///     .shutdown_grace(Duration::from_secs(5))
+///     .quiet();
+/// assert_eq!(config.api_keys.len(), 2);
+/// # Ok::<(), contactstore::Error>(())
+/// ```
+#[non_exhaustive]
+pub struct ServeConfig {
+    /// The database file (created on first use).
+    pub db: PathBuf,
+    /// Settings every connection is opened with (phone region, busy timeout, …).
+    pub settings: Settings,
+    /// Where to listen. Default [`DEFAULT_LISTEN`], loopback.
+    pub listen: SocketAddr,
+    /// The keys accepted in the `authorization` header. At least one is required.
+    pub api_keys: Vec<ApiKey>,
+    /// How many store calls run at once, each on its own connection. Default: twice
+    /// the available cores, at least 4.
+    pub workers: usize,
+    /// After SIGINT/SIGTERM, how long requests in flight may take to finish before the
+    /// server stops anyway. Default 30 s.
+    pub shutdown_grace: Duration,
+    /// Called once per finished request; `None` logs nothing. Default: one line on
+    /// stderr ([`RequestLog`]'s `Display`).
+    pub log: Option<RequestLogger>,
+}
+
+impl ServeConfig {
+    /// A configuration serving the database at `db`, with defaults for the rest (and
+    /// no API key yet).
+    pub fn new(db: impl Into<PathBuf>) -> Self {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        ServeConfig {
+            db: db.into(),
+            settings: Settings::default(),
+            listen: DEFAULT_LISTEN,
+            api_keys: Vec::new(),
+            workers: (cores * 2).max(4),
+            shutdown_grace: Duration::from_secs(30),
+            log: Some(Arc::new(|line: &RequestLog<'_>| eprintln!("{line}"))),
+        }
+    }
+
+    /// Sets the connection settings.
+    pub fn settings(mut self, settings: Settings) -> Self {
+        self.settings = settings;
+        self
+    }
+    /// Sets the listen address.
+    pub fn listen(mut self, addr: SocketAddr) -> Self {
+        self.listen = addr;
+        self
+    }
+    /// Adds an API key.
+    pub fn api_key(mut self, key: ApiKey) -> Self {
+        self.api_keys.push(key);
+        self
+    }
+    /// Sets how many store calls run at once (at least 1).
+    pub fn workers(mut self, workers: usize) -> Self {
+        self.workers = workers.max(1);
+        self
+    }
+    /// Sets how long shutdown waits for requests in flight.
+    pub fn shutdown_grace(mut self, grace: Duration) -> Self {
+        self.shutdown_grace = grace;
+        self
+    }
+    /// Sends each request's [`RequestLog`] to `log` instead of stderr.
+    pub fn log_with(mut self, log: impl Fn(&RequestLog<'_>) + Send + Sync + 'static) -> Self {
+        self.log = Some(Arc::new(log));
+        self
+    }
+    /// Logs nothing.
+    pub fn quiet(mut self) -> Self {
+        self.log = None;
+        self
+    }
+}
+
+impl fmt::Debug for ServeConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // No path (it may name a person) and no keys.
+        f.debug_struct("ServeConfig")
+            .field("settings", &self.settings)
+            .field("listen", &self.listen)
+            .field("api_keys", &self.api_keys.len())
+            .field("workers", &self.workers)
+            .field("shutdown_grace", &self.shutdown_grace)
+            .field("log", &self.log.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// One finished request, as logged: no body, no header, no identifier.
+///
+/// `Display` gives the log line:
+/// `2025-07-22T10:30:00.000Z GET /v1/contacts/{contact_id} 404 0.41ms`.
+#[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
+pub struct RequestLog<'a> {
+    /// The HTTP method (`OTHER` for a non-standard one).
+    pub method: &'a str,
+    /// The route template that matched (`/v1/contacts/{contact_id}`), never the
+    /// concrete path; `None` for an unknown path.
+    pub route: Option<&'a str>,
+    /// The response status.
+    pub status: u16,
+    /// From the request's arrival to its response's headers.
+    pub latency: Duration,
+}
+
+impl fmt::Display for RequestLog<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} {} {} {} {:.2}ms",
+            Timestamp::now(),
+            self.method,
+            self.route.unwrap_or("(unknown path)"),
+            self.status,
+            self.latency.as_secs_f64() * 1000.0
+        )
+    }
+}
+
+/// A server bound to its address, not yet serving.
+pub struct Server {
+    listener: TcpListener,
+    local_addr: SocketAddr,
+    app: axum::Router,
+}
+
+impl fmt::Debug for Server {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Server")
+            .field("local_addr", &self.local_addr)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Server {
+    /// Opens the database (failing early if it cannot be used) and binds the address.
+    ///
+    /// # Errors
+    /// [`Error::InvalidField`] naming `api_key` without any key or with one key given
+    /// for two orgs; the errors of [`ContactStore::open_with`]; [`Error::Io`] if the
+    /// address cannot be bound.
+    pub async fn bind(config: ServeConfig) -> Result<Server> {
+        if config.api_keys.is_empty() {
+            return Err(Error::invalid(
+                "api_key",
+                "at least one is required (--api-key KEY=ORG)",
+            ));
+        }
+        let mut keys: HashMap<String, Arc<str>> = HashMap::new();
+        for key in config.api_keys {
+            let org: Arc<str> = Arc::from(key.org_id);
+            if let Some(earlier) = keys.insert(key.key, Arc::clone(&org)) {
+                if earlier != org {
+                    return Err(Error::invalid("api_key", "is given for two orgs"));
+                }
+            }
+        }
+        let (db, settings) = (config.db, config.settings);
+        let first = {
+            let (db, settings) = (db.clone(), settings.clone());
+            tokio::task::spawn_blocking(move || ContactStore::open_with(db, settings))
+                .await
+                .map_err(|_| Error::Io(std::io::ErrorKind::Other))??
+        };
+        let stores = Arc::new(pool::Stores::new(db, settings, first, config.workers));
+        let listener = TcpListener::bind(config.listen).await?;
+        let local_addr = listener.local_addr()?;
+        if !local_addr.ip().is_loopback() {
+            eprintln!(
+                "contactstore serve: warning: listening beyond loopback; anyone who can reach \
+                 this address with a key can read and write its org's contacts"
+            );
+        }
+        let app = routes::router(Arc::new(routes::App {
+            keys,
+            stores,
+            log: config.log,
+        }));
+        Ok(Server {
+            listener,
+            local_addr,
+            app,
+        })
+    }
+
+    /// The address actually bound (with the real port when port 0 was asked for).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Serves until `shutdown` completes, then stops accepting connections, closes
+    /// idle ones and waits for the requests in flight (up to `grace`).
+    ///
+    /// # Errors
+    /// None at present: failing connections are dropped one by one and the server
+    /// goes on. The `Result` leaves room for failures of the server as a whole.
+    pub async fn serve_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+        grace: Duration,
+    ) -> Result<()> {
+        let (began_tx, began_rx) = oneshot::channel::<()>();
+        let signal = async move {
+            shutdown.await;
+            let _ = began_tx.send(());
+        };
+        let serving = axum::serve(self.listener, self.app).with_graceful_shutdown(signal);
+        let deadline = async move {
+            match began_rx.await {
+                Ok(()) => tokio::time::sleep(grace).await,
+                Err(_) => std::future::pending::<()>().await,
+            }
+        };
+        tokio::select! {
+            served = serving => served.map_err(Error::from),
+            () = deadline => {
+                eprintln!("contactstore serve: requests still in flight after the grace period; stopping anyway");
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Serves `config` until SIGINT or SIGTERM, on a runtime of its own; `on_ready` is
+/// called with the bound address once connections are accepted. After the signal, new
+/// connections are refused and requests in flight finish (within
+/// [`ServeConfig::shutdown_grace`]).
+///
+/// # Errors
+/// As [`Server::bind`]; [`Error::Io`] if the runtime cannot start.
+pub fn run(config: ServeConfig, on_ready: impl FnOnce(SocketAddr)) -> Result<()> {
+    let grace = config.shutdown_grace;
+    let runtime = runtime()?;
+    let served = runtime.block_on(async move {
+        let server = Server::bind(config).await?;
+        on_ready(server.local_addr());
+        server.serve_until(shutdown_signal(), grace).await
+    });
+    // Store calls already on the blocking pool finish their transactions.
+    runtime.shutdown_timeout(grace);
+    served
+}
+
+/// Completes on the first SIGINT (Ctrl-C) or, on Unix, SIGTERM.
+pub async fn shutdown_signal() {
+    let interrupt = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                term.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {}
+        () = terminate => {}
+    }
+    eprintln!("contactstore serve: shutting down, finishing requests in flight");
+}
+
+/// Starts the server on a background thread with a runtime of its own, and returns
+/// once it accepts connections.
+///
+/// ```no_run
+/// use contactstore::server::{parse_listen, spawn, ApiKey, ServeConfig};
+/// let server = spawn(
+///     ServeConfig::new("contacts.db")
+///         .listen(parse_listen("127.0.0.1:0")?)
+///         .api_key(ApiKey::new("test-key", "acme")?),
+/// )?;
+/// let base_url = format!("http://{}", server.local_addr());
+/// // … point the harness at base_url …
+/// server.shutdown()?;
+/// # Ok::<(), contactstore::Error>(())
+/// ```
+///
+/// # Errors
+/// As [`Server::bind`]; [`Error::Io`] if the thread or its runtime cannot start.
+pub fn spawn(config: ServeConfig) -> Result<ServerHandle> {
+    let grace = config.shutdown_grace;
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel::<Result<SocketAddr>>();
+    let (stop_tx, stop_rx) = oneshot::channel::<()>();
+    let thread = std::thread::Builder::new()
+        .name("contactstore-serve".into())
+        .spawn(move || -> Result<()> {
+            let runtime = match runtime() {
+                Ok(runtime) => runtime,
+                Err(e) => {
+                    let _ = ready_tx.send(Err(e));
+                    return Ok(());
+                }
+            };
+            let served = runtime.block_on(async move {
+                let server = match Server::bind(config).await {
+                    Ok(server) => server,
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(e));
+                        return Ok(());
+                    }
+                };
+                let _ = ready_tx.send(Ok(server.local_addr()));
+                let stop = async move {
+                    // A dropped handle stops the server too.
+                    let _ = stop_rx.await;
+                };
+                server.serve_until(stop, grace).await
+            });
+            runtime.shutdown_timeout(grace);
+            served
+        })?;
+    match ready_rx.recv() {
+        Ok(Ok(local_addr)) => Ok(ServerHandle {
+            local_addr,
+            stop: Some(stop_tx),
+            thread: Some(thread),
+        }),
+        Ok(Err(e)) => {
+            let _ = thread.join();
+            Err(e)
+        }
+        Err(_) => {
+            let _ = thread.join();
+            Err(Error::Io(std::io::ErrorKind::Other))
+        }
+    }
+}
+
+/// A server started by [`spawn`]. Dropping it starts a shutdown without waiting.
+#[derive(Debug)]
+pub struct ServerHandle {
+    local_addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    thread: Option<JoinHandle<Result<()>>>,
+}
+
+impl ServerHandle {
+    /// The address it listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Starts a graceful shutdown, as SIGTERM does for [`run`]: no new connections,
+    /// requests in flight finish. Returns at once.
+    pub fn begin_shutdown(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+
+    /// True once the server has stopped.
+    pub fn is_finished(&self) -> bool {
+        self.thread.as_ref().is_none_or(JoinHandle::is_finished)
+    }
+
+    /// Shuts down gracefully and waits until the server has stopped.
+    ///
+    /// # Errors
+    /// What serving ended with; [`Error::Io`] if the server thread panicked.
+    pub fn shutdown(mut self) -> Result<()> {
+        self.begin_shutdown();
+        match self.thread.take().map(JoinHandle::join) {
+            Some(Ok(result)) => result,
+            Some(Err(_)) => Err(Error::Io(std::io::ErrorKind::Other)),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for ServerHandle {
+    fn drop(&mut self) {
+        self.begin_shutdown();
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("contactstore-serve")
+        .build()?)
+}

@@ -1,0 +1,862 @@
+//! `contactstore serve` (contract §7): the real server on an ephemeral loopback port,
+//! driven by a real HTTP client. Only loopback traffic; every wait is bounded.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::TempDb;
+use contactstore::server::{self, ApiKey, ServeConfig, ServerHandle};
+use contactstore::Settings;
+use serde_json::{json, Value};
+
+const ACME: &str = "key-acme";
+const GLOBEX: &str = "key-globex";
+const MISSING_IDENTIFIER: &str =
+    "At least one identifier (phone_number, email, or external_id) is required";
+
+/// A server on its own database, with its request log captured.
+struct Shim {
+    db: TempDb,
+    handle: Option<ServerHandle>,
+    base: String,
+    log: Arc<Mutex<Vec<String>>>,
+    agent: ureq::Agent,
+}
+
+impl Shim {
+    fn start() -> Shim {
+        Self::start_with(Settings::default())
+    }
+
+    fn start_with(settings: Settings) -> Shim {
+        let db = TempDb::new();
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let sink = Arc::clone(&log);
+        let config = ServeConfig::new(&db.path)
+            .settings(settings)
+            .listen("127.0.0.1:0".parse().unwrap())
+            .api_key(ApiKey::new(ACME, "acme").unwrap())
+            .api_key(ApiKey::new(GLOBEX, "globex").unwrap())
+            .shutdown_grace(Duration::from_secs(20))
+            .log_with(move |line| sink.lock().unwrap().push(line.to_string()));
+        let handle = server::spawn(config).expect("server starts");
+        let addr = handle.local_addr();
+        assert!(addr.ip().is_loopback());
+        Shim {
+            db,
+            handle: Some(handle),
+            base: format!("http://{addr}"),
+            log,
+            agent: agent(),
+        }
+    }
+
+    fn addr(&self) -> SocketAddr {
+        self.handle.as_ref().unwrap().local_addr()
+    }
+
+    fn post(&self, path: &str, key: Option<&str>, body: &str) -> (u16, Value) {
+        let mut request = self.agent.post(format!("{}{path}", self.base));
+        if let Some(key) = key {
+            request = request.header("authorization", key);
+        }
+        read(request.send(body))
+    }
+
+    fn get(&self, path: &str, key: Option<&str>) -> (u16, Value) {
+        let mut request = self.agent.get(format!("{}{path}", self.base));
+        if let Some(key) = key {
+            request = request.header("authorization", key);
+        }
+        read(request.call())
+    }
+
+    fn resolve(&self, key: &str, body: Value) -> (u16, Value) {
+        self.post("/v1/contacts/resolve", Some(key), &body.to_string())
+    }
+
+    fn find(&self, key: &str, body: Value) -> (u16, Value) {
+        self.post("/v1/contacts/find", Some(key), &body.to_string())
+    }
+
+    fn log_lines(&self) -> Vec<String> {
+        self.log.lock().unwrap().clone()
+    }
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(30)))
+        .build()
+        .into()
+}
+
+fn read(response: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> (u16, Value) {
+    let mut response = response.expect("HTTP exchange");
+    let status = response.status().as_u16();
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_owned());
+    assert_eq!(content_type.as_deref(), Some("application/json"));
+    let text = response.body_mut().read_to_string().expect("body");
+    (status, serde_json::from_str(&text).expect("body is JSON"))
+}
+
+/// The one error of a failure envelope, as (code, message).
+fn failure(v: &Value) -> (&str, &str) {
+    assert_eq!(v["data"], Value::Null, "{v}");
+    let errors = v["errors"].as_array().expect("errors array");
+    assert_eq!(errors.len(), 1, "{v}");
+    (
+        errors[0]["error"].as_str().unwrap(),
+        errors[0]["message"].as_str().unwrap(),
+    )
+}
+
+fn contact_id(resolved: &Value) -> String {
+    resolved["data"]["contact"]["id"]
+        .as_str()
+        .expect("contact id")
+        .to_owned()
+}
+
+/// One request on a fresh connection, written by hand; `(status, body)`.
+fn raw_exchange(addr: SocketAddr, request: &[u8]) -> (u16, String) {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    // The server may answer before reading everything (a body over the limit).
+    let _ = stream.write_all(request);
+    let mut response = Vec::new();
+    let _ = stream.read_to_end(&mut response);
+    parse_response(&response)
+}
+
+fn parse_response(response: &[u8]) -> (u16, String) {
+    let text = String::from_utf8_lossy(response);
+    let (head, body) = text.split_once("\r\n\r\n").expect("a full response");
+    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+    (status, body.to_owned())
+}
+
+#[test]
+fn resolve_creates_once_then_finds_the_same_contact() {
+    let shim = Shim::start();
+    let (status, first) = shim.resolve(
+        ACME,
+        json!({
+            "phone_number": "(415) 555-0192",
+            "name": "Sarah Chen",
+            "persona_id": "persona-12345678",
+            "metadata": {"source": "inbound_call"},
+        }),
+    );
+    assert_eq!(status, 200, "{first}");
+    assert_eq!(first["errors"], Value::Null);
+    assert_eq!(first["data"]["created"], true);
+    let contact = &first["data"]["contact"];
+    assert_eq!(contact["org_id"], "acme");
+    assert_eq!(contact["name"], "Sarah Chen");
+    assert_eq!(contact["metadata"], json!({"source": "inbound_call"}));
+
+    // Another spelling, the key as a bearer token: the same contact.
+    let (status, again) = shim.post(
+        "/v1/contacts/resolve",
+        Some(&format!("Bearer {ACME}")),
+        r#"{"phone_number": "+1 415 555 0192", "email": "Sarah@Example.com"}"#,
+    );
+    assert_eq!(status, 200, "{again}");
+    assert_eq!(again["data"]["created"], false);
+    assert_eq!(contact_id(&again), contact_id(&first));
+}
+
+#[test]
+fn find_returns_the_contact_with_identifiers_and_memories_or_null() {
+    let shim = Shim::start();
+    let (_, created) = shim.resolve(
+        ACME,
+        json!({"phone_number": "(415) 555-0192", "persona_id": "persona-12345678"}),
+    );
+    let (status, found) = shim.find(ACME, json!({"phone_number": "415.555.0192"}));
+    assert_eq!(status, 200, "{found}");
+    assert_eq!(found["errors"], Value::Null);
+    let data = &found["data"];
+    assert_eq!(data["id"].as_str().unwrap(), contact_id(&created));
+    assert_eq!(data["identifiers"][0]["identifier_value"], "+14155550192");
+    assert_eq!(data["identifiers"][0]["is_primary"], true);
+    assert_eq!(data["memories"][0]["persona_id"], "persona-12345678");
+    assert_eq!(data["memories"][0]["entities"], json!([]));
+
+    let (status, none) = shim.find(ACME, json!({"email": "nobody@example.com"}));
+    assert_eq!(status, 200);
+    assert_eq!(none, json!({"data": null, "errors": null}));
+}
+
+#[test]
+fn get_returns_the_contact_and_404_for_an_unknown_id() {
+    let shim = Shim::start();
+    let (_, created) = shim.resolve(ACME, json!({"external_id": "crm-8812"}));
+    let id = contact_id(&created);
+
+    let (status, got) = shim.get(&format!("/v1/contacts/{id}"), Some(ACME));
+    assert_eq!(status, 200, "{got}");
+    assert_eq!(got["data"]["id"].as_str().unwrap(), id);
+    assert_eq!(
+        got["data"]["identifiers"][0]["identifier_type"],
+        "external_id"
+    );
+    assert_eq!(got["data"]["memories"], json!([]));
+
+    for unknown in [
+        "01a2cafe-0000-7000-8000-000000000000",
+        "not-a-uuid",
+        "%FF%FE",
+    ] {
+        let (status, v) = shim.get(&format!("/v1/contacts/{unknown}"), Some(ACME));
+        assert_eq!(status, 404, "{unknown}: {v}");
+        assert_eq!(failure(&v), ("NOT_FOUND", "Contact not found"));
+    }
+}
+
+#[test]
+fn bad_identifiers_are_400_without_echoing_them() {
+    let shim = Shim::start();
+    let cases = [
+        (
+            json!({"phone_number": "anonymous"}),
+            "Invalid phone_number: is not a phone number",
+        ),
+        (
+            json!({"phone_number": "+266696687"}),
+            "Invalid phone_number",
+        ),
+        (json!({"email": "sarah.example.com"}), "Invalid email"),
+        (json!({"external_id": "   "}), "Invalid external_id"),
+    ];
+    for (body, expected) in cases {
+        for path in ["/v1/contacts/resolve", "/v1/contacts/find"] {
+            let (status, v) = shim.post(path, Some(ACME), &body.to_string());
+            assert_eq!(status, 400, "{path} {body}: {v}");
+            let (code, message) = failure(&v);
+            assert_eq!(code, "BAD_REQUEST");
+            assert!(message.starts_with(expected), "{message}");
+            assert!(!message.contains("266696687") && !message.contains("sarah"));
+        }
+    }
+    // Nothing was written by the refused resolves.
+    let (_, none) = shim.find(ACME, json!({"email": "sarah@example.com"}));
+    assert_eq!(none["data"], Value::Null);
+}
+
+#[test]
+fn a_request_without_identifier_is_400_with_the_api_message() {
+    let shim = Shim::start();
+    for path in ["/v1/contacts/resolve", "/v1/contacts/find"] {
+        for body in ["{}", r#"{"name": "Sarah Chen"}"#, ""] {
+            if path.ends_with("find") && body.contains("name") {
+                continue; // find takes identifiers only
+            }
+            let (status, v) = shim.post(path, Some(ACME), body);
+            assert_eq!(status, 400, "{path} {body:?}: {v}");
+            assert_eq!(failure(&v), ("BAD_REQUEST", MISSING_IDENTIFIER));
+        }
+    }
+}
+
+#[test]
+fn malformed_bodies_are_400_with_generic_messages() {
+    let shim = Shim::start();
+    let bodies = [
+        r#"{"phone_number": "(415) 555-0192""#, // truncated
+        "phone_number=4155550192",              // a form, not JSON
+        r#"{"phone_number": 4155550192}"#,      // wrong type
+        r#"{"phone_number": ["4155550192"]}"#,  // wrong type
+        r#"["4155550192"]"#,                    // not an object
+        r#""4155550192""#,                      // not an object
+        r#"{"phone": "4155550192"}"#,           // unknown field
+        r#"{"email": "s@example.com", "metadata": "x4155550192"}"#, // metadata not an object
+    ];
+    for path in ["/v1/contacts/resolve", "/v1/contacts/find"] {
+        for body in bodies {
+            let (status, v) = shim.post(path, Some(ACME), body);
+            assert_eq!(status, 400, "{path} {body}: {v}");
+            let (code, message) = failure(&v);
+            assert_eq!(code, "BAD_REQUEST");
+            assert!(
+                message.starts_with("Invalid request body") || message.starts_with("Invalid "),
+                "{message}"
+            );
+            assert!(!message.contains("4155550192"), "echoed: {message}");
+        }
+    }
+    let (_, v) = shim.post("/v1/contacts/resolve", Some(ACME), "{nope");
+    assert_eq!(
+        failure(&v),
+        ("BAD_REQUEST", "Invalid request body: not valid JSON")
+    );
+}
+
+#[test]
+fn an_oversized_body_is_400() {
+    let shim = Shim::start();
+    // Valid JSON, over the 128 KiB limit.
+    let body = format!(
+        r#"{{"phone_number": "(415) 555-0192", "name": "{}"}}"#,
+        "x".repeat(server::MAX_BODY_BYTES)
+    );
+    let request = format!(
+        "POST /v1/contacts/resolve HTTP/1.1\r\nHost: localhost\r\nauthorization: {ACME}\r\n\
+         content-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let (status, text) = raw_exchange(shim.addr(), request.as_bytes());
+    assert_eq!(status, 400, "{text}");
+    let v: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(
+        failure(&v),
+        ("BAD_REQUEST", "Invalid request body: larger than 128 KiB")
+    );
+    // A body within the limit with the largest metadata the library takes is fine.
+    let big = "y".repeat(contactstore::MAX_METADATA_BYTES - 100);
+    let (status, v) = shim.resolve(
+        ACME,
+        json!({"phone_number": "(415) 555-0192", "metadata": {"notes": big}}),
+    );
+    assert_eq!(status, 200, "{v}");
+}
+
+#[test]
+fn a_missing_or_unknown_key_is_401() {
+    let shim = Shim::start();
+    let body = r#"{"phone_number": "(415) 555-0192"}"#;
+    let (status, v) = shim.post("/v1/contacts/resolve", None, body);
+    assert_eq!(status, 401, "{v}");
+    assert_eq!(
+        failure(&v),
+        ("UNAUTHORIZED", "Missing authorization header")
+    );
+    for key in [
+        "key-unknown",
+        "Bearer key-unknown",
+        "Basic key-acme",
+        "",
+        "key-acme2",
+    ] {
+        let (status, v) = shim.post("/v1/contacts/find", Some(key), body);
+        assert_eq!(status, 401, "{key:?}: {v}");
+        assert_eq!(failure(&v), ("UNAUTHORIZED", "Invalid API key"));
+    }
+    let (status, v) = shim.get("/v1/contacts/01a2cafe-0000-7000-8000-000000000000", None);
+    assert_eq!(status, 401, "{v}");
+    assert_eq!(failure(&v).0, "UNAUTHORIZED");
+    // The refused resolve wrote nothing.
+    let (_, none) = shim.find(ACME, json!({"phone_number": "(415) 555-0192"}));
+    assert_eq!(none["data"], Value::Null);
+}
+
+#[test]
+fn unknown_paths_are_404_and_wrong_methods_405_with_envelopes() {
+    let shim = Shim::start();
+    for path in [
+        "/",
+        "/v1/contacts",
+        "/v1/contacts/",
+        "/v2/contacts/find",
+        "/v1/contacts/x/y",
+    ] {
+        let (status, v) = shim.get(path, Some(ACME));
+        assert_eq!(status, 404, "{path}: {v}");
+        assert_eq!(failure(&v), ("NOT_FOUND", "Unknown path"));
+    }
+    let (status, v) = shim.post("/v1/contact/resolve", Some(ACME), "{}");
+    assert_eq!(status, 404, "{v}");
+
+    let (status, v) = read(
+        shim.agent
+            .put(format!("{}/v1/contacts/find", shim.base))
+            .header("authorization", ACME)
+            .send("{}"),
+    );
+    assert_eq!(status, 405, "{v}");
+    assert_eq!(failure(&v).0, "METHOD_NOT_ALLOWED");
+}
+
+#[test]
+fn each_key_sees_only_its_own_org() {
+    let shim = Shim::start();
+    let (_, a) = shim.resolve(
+        ACME,
+        json!({"phone_number": "(415) 555-0192", "name": "Sarah at Acme"}),
+    );
+    let (_, b) = shim.resolve(
+        GLOBEX,
+        json!({"phone_number": "(415) 555-0192", "name": "Sarah at Globex"}),
+    );
+    assert_eq!(a["data"]["created"], true);
+    assert_eq!(
+        b["data"]["created"], true,
+        "same number, other org: a new contact"
+    );
+    let (id_a, id_b) = (contact_id(&a), contact_id(&b));
+    assert_ne!(id_a, id_b);
+    assert_eq!(b["data"]["contact"]["org_id"], "globex");
+
+    let (_, found) = shim.find(GLOBEX, json!({"phone_number": "+14155550192"}));
+    assert_eq!(found["data"]["id"].as_str().unwrap(), id_b);
+    assert_eq!(found["data"]["name"], "Sarah at Globex");
+
+    let (status, v) = shim.get(&format!("/v1/contacts/{id_a}"), Some(GLOBEX));
+    assert_eq!(status, 404, "another org's contact is not found: {v}");
+    let (status, _) = shim.get(&format!("/v1/contacts/{id_b}"), Some(ACME));
+    assert_eq!(status, 404);
+
+    // An email only Acme knows stays invisible to Globex.
+    shim.resolve(
+        ACME,
+        json!({"phone_number": "(415) 555-0192", "email": "sarah@acme.example"}),
+    );
+    let (_, none) = shim.find(GLOBEX, json!({"email": "sarah@acme.example"}));
+    assert_eq!(none["data"], Value::Null);
+}
+
+#[test]
+fn bodies_are_the_envelopes_the_command_line_prints() {
+    let shim = Shim::start();
+    let (_, created) = shim.resolve(
+        ACME,
+        json!({"phone_number": "(415) 555-0192", "persona_id": "persona-1"}),
+    );
+    let id = contact_id(&created);
+    let http_text = |path: &str, body: Option<&str>| -> String {
+        let request = match body {
+            Some(body) => shim
+                .agent
+                .post(format!("{}{path}", shim.base))
+                .header("authorization", ACME)
+                .send(body),
+            None => shim
+                .agent
+                .get(format!("{}{path}", shim.base))
+                .header("authorization", ACME)
+                .call(),
+        };
+        request.unwrap().body_mut().read_to_string().unwrap()
+    };
+    let cli = |args: &[&str]| -> String {
+        let out = Command::new(env!("CARGO_BIN_EXE_contactstore"))
+            .arg("--db")
+            .arg(&shim.db.path)
+            .args(["--org", "acme"])
+            .args(args)
+            .env_remove("CONTACTSTORE_REGION")
+            .output()
+            .unwrap();
+        String::from_utf8(out.stdout).unwrap().trim_end().to_owned()
+    };
+    assert_eq!(
+        http_text(
+            "/v1/contacts/find",
+            Some(r#"{"phone_number":"+14155550192"}"#)
+        ),
+        cli(&["find", "--phone", "+14155550192"])
+    );
+    assert_eq!(
+        http_text(&format!("/v1/contacts/{id}"), None),
+        cli(&["get", &id])
+    );
+    assert_eq!(
+        http_text(
+            "/v1/contacts/resolve",
+            Some(r#"{"phone_number":"anonymous"}"#)
+        ),
+        cli(&["resolve", "--phone", "anonymous"])
+    );
+}
+
+#[test]
+fn the_log_has_one_line_per_request_with_route_templates_only() {
+    let shim = Shim::start();
+    let (_, created) = shim.resolve(ACME, json!({"phone_number": "(415) 555-0192"}));
+    let id = contact_id(&created);
+    shim.get(&format!("/v1/contacts/{id}"), Some(ACME));
+    shim.find(ACME, json!({"email": "sarah@example.com"}));
+    shim.get("/v1/contacts/+14155550192/history", Some(ACME));
+    shim.post("/v1/contacts/find", None, "{}");
+
+    let lines = shim.log_lines();
+    assert_eq!(lines.len(), 5, "{lines:#?}");
+    let expected = [
+        ("POST /v1/contacts/resolve 200", 0),
+        ("GET /v1/contacts/{contact_id} 200", 1),
+        ("POST /v1/contacts/find 200", 2),
+        ("GET (unknown path) 404", 3),
+        ("POST /v1/contacts/find 401", 4),
+    ];
+    for (text, i) in expected {
+        assert!(lines[i].contains(text), "line {i}: {}", lines[i]);
+        assert!(lines[i].ends_with("ms"), "{}", lines[i]);
+    }
+    for line in &lines {
+        assert!(!line.contains(&id), "contact id logged: {line}");
+        assert!(
+            !line.contains("555") && !line.contains("example.com"),
+            "{line}"
+        );
+        assert!(!line.contains(ACME), "key logged: {line}");
+    }
+}
+
+#[test]
+fn a_storage_failure_is_500_without_details() {
+    // Another process holds the write lock longer than the server waits for it.
+    let shim = Shim::start_with(Settings::default().busy_timeout(Duration::from_millis(200)));
+    let (status, _) = shim.resolve(ACME, json!({"phone_number": "(415) 555-0192"}));
+    assert_eq!(status, 200);
+    let locker = rusqlite::Connection::open(&shim.db.path).unwrap();
+    locker.execute_batch("BEGIN IMMEDIATE").unwrap();
+
+    let (status, v) = shim.resolve(ACME, json!({"phone_number": "(415) 555-0193"}));
+    assert_eq!(status, 500, "{v}");
+    let (code, message) = failure(&v);
+    assert_eq!(code, "INTERNAL_ERROR");
+    assert!(message.starts_with("storage failure"), "{message}");
+    assert!(!message.contains("0193") && !message.contains("contacts.db"));
+
+    // Reads go on meanwhile (WAL), and writes once the lock is gone.
+    let (status, _) = shim.find(ACME, json!({"phone_number": "(415) 555-0192"}));
+    assert_eq!(status, 200);
+    locker.execute_batch("ROLLBACK").unwrap();
+    let (status, v) = shim.resolve(ACME, json!({"phone_number": "(415) 555-0193"}));
+    assert_eq!(status, 200, "{v}");
+}
+
+#[test]
+fn sixteen_clients_of_two_hundred_requests_see_no_error() {
+    const CLIENTS: usize = 16;
+    const REQUESTS: usize = 200;
+    const CALLERS: usize = 40;
+    let shim = Shim::start();
+    let started = Instant::now();
+    let failures: Vec<String> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..CLIENTS)
+            .map(|client| {
+                let shim = &shim;
+                scope.spawn(move || {
+                    let agent = agent(); // one keep-alive connection per client
+                    let mut failures = Vec::new();
+                    let mut seen: Vec<String> = Vec::new();
+                    for i in 0..REQUESTS {
+                        // Every client resolves the same callers, in its own order.
+                        let caller = (client * 7 + i * 13) % CALLERS;
+                        let phone = format!("(415) 555-{:04}", 100 + caller);
+                        let (path, body) = match i % 4 {
+                            0 | 1 => ("/v1/contacts/resolve", json!({"phone_number": phone})),
+                            2 => ("/v1/contacts/find", json!({"phone_number": phone})),
+                            _ => match seen.last() {
+                                Some(id) => (id.as_str(), Value::Null),
+                                None => ("/v1/contacts/find", json!({"phone_number": phone})),
+                            },
+                        };
+                        let url = format!("{}{}", shim.base, path);
+                        let response = if body.is_null() {
+                            agent.get(&url).header("authorization", ACME).call()
+                        } else {
+                            agent
+                                .post(&url)
+                                .header("authorization", ACME)
+                                .send(body.to_string())
+                        };
+                        match response.map(|r| r.status().as_u16()) {
+                            Ok(200) => {}
+                            other => failures.push(format!("{path}: {other:?}")),
+                        }
+                        if i == 0 {
+                            let (_, found) = shim.find(ACME, json!({"phone_number": phone}));
+                            let id = found["data"]["id"].as_str().unwrap();
+                            seen.push(format!("/v1/contacts/{id}"));
+                        }
+                    }
+                    failures
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().unwrap())
+            .collect()
+    });
+    assert!(
+        failures.is_empty(),
+        "{} failures: {failures:?}",
+        failures.len()
+    );
+    assert!(started.elapsed() < Duration::from_secs(120));
+    // Concurrent resolves of the same callers made exactly one contact each.
+    let conn = rusqlite::Connection::open(&shim.db.path).unwrap();
+    let contacts: i64 = conn
+        .query_row("SELECT count(*) FROM contact", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(contacts, CALLERS as i64);
+    assert!(shim.log_lines().len() >= CLIENTS * REQUESTS);
+}
+
+#[test]
+fn shutdown_waits_for_requests_in_flight() {
+    let mut shim = Shim::start();
+    // Warm up (the first phone number parse loads metadata).
+    assert_eq!(
+        shim.resolve(ACME, json!({"phone_number": "(415) 555-0100"}))
+            .0,
+        200
+    );
+
+    // Hold the write lock so that new resolves wait inside the store.
+    let locker = rusqlite::Connection::open(&shim.db.path).unwrap();
+    locker.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let clients: Vec<_> = (0..4)
+        .map(|i| {
+            let url = format!("{}/v1/contacts/resolve", shim.base);
+            std::thread::spawn(move || {
+                read(
+                    agent()
+                        .post(&url)
+                        .header("authorization", ACME)
+                        .send(json!({"phone_number": format!("(415) 555-02{i:02}")}).to_string()),
+                )
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(800)); // the requests reach the store
+
+    let handle = shim.handle.as_mut().unwrap();
+    handle.begin_shutdown();
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(!handle.is_finished(), "stopped with requests in flight");
+    // New connections are refused once shutdown has begun.
+    assert!(
+        TcpStream::connect_timeout(&shim.addr(), Duration::from_secs(2)).is_err(),
+        "a new connection was accepted during shutdown"
+    );
+
+    locker.execute_batch("COMMIT").unwrap();
+    for client in clients {
+        let (status, v) = client.join().unwrap();
+        assert_eq!(status, 200, "{v}");
+        assert_eq!(v["data"]["created"], true);
+    }
+    let started = Instant::now();
+    shim.handle.take().unwrap().shutdown().unwrap();
+    assert!(started.elapsed() < Duration::from_secs(10));
+    let conn = rusqlite::Connection::open(&shim.db.path).unwrap();
+    let contacts: i64 = conn
+        .query_row("SELECT count(*) FROM contact", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(contacts, 5);
+}
+
+// ---- the `contactstore serve` command --------------------------------------------------
+
+/// `contactstore serve` as a process, with the base URL from its ready envelope.
+struct Process {
+    child: Child,
+    addr: SocketAddr,
+    stderr: std::process::ChildStderr,
+}
+
+fn serve_process(db: &Path, extra: &[&str]) -> Process {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_contactstore"))
+        .arg("--db")
+        .arg(db)
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--api-key",
+            "test-key=acme",
+        ])
+        .args(extra)
+        .env_remove("CONTACTSTORE_REGION")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let ready: Value = serde_json::from_str(&line).expect("ready envelope");
+    assert_eq!(ready["errors"], Value::Null);
+    let addr: SocketAddr = ready["data"]["listen"].as_str().unwrap().parse().unwrap();
+    assert_eq!(ready["data"]["base_url"], format!("http://{addr}"));
+    assert_eq!(ready["data"]["orgs"], json!(["acme"]));
+    let stderr = child.stderr.take().unwrap();
+    Process {
+        child,
+        addr,
+        stderr,
+    }
+}
+
+fn wait_with_timeout(child: &mut Child, limit: Duration) -> Option<std::process::ExitStatus> {
+    let started = Instant::now();
+    while started.elapsed() < limit {
+        if let Some(status) = child.try_wait().unwrap() {
+            return Some(status);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    None
+}
+
+#[test]
+fn the_command_serves_until_sigterm_and_finishes_the_request_in_flight() {
+    let db = TempDb::new();
+    let mut process = serve_process(&db.path, &[]);
+    assert!(process.addr.ip().is_loopback());
+
+    // A request whose body is still arriving when SIGTERM comes.
+    let mut stream = TcpStream::connect(process.addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    let body = r#"{"phone_number": "(415) 555-0192", "name": "Sarah Chen"}"#;
+    let head = format!(
+        "POST /v1/contacts/resolve HTTP/1.1\r\nHost: localhost\r\nauthorization: test-key\r\n\
+         content-length: {}\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).unwrap();
+    stream.write_all(&body.as_bytes()[..10]).unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+
+    let term = Command::new("kill")
+        .args(["-TERM", &process.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(term.success());
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        process.child.try_wait().unwrap().is_none(),
+        "exited with a request in flight"
+    );
+
+    stream.write_all(&body.as_bytes()[10..]).unwrap();
+    let mut response = Vec::new();
+    let _ = stream.read_to_end(&mut response); // the server closes after answering
+    let (status, text) = parse_response(&response);
+    assert_eq!(status, 200, "{text}");
+    let v: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(v["data"]["created"], true);
+    assert_eq!(v["data"]["contact"]["org_id"], "acme");
+
+    let status = wait_with_timeout(&mut process.child, Duration::from_secs(20))
+        .expect("exits after SIGTERM");
+    assert!(status.success(), "{status:?}");
+    let mut log = String::new();
+    process.stderr.read_to_string(&mut log).unwrap();
+    assert!(log.contains("POST /v1/contacts/resolve 200"), "{log}");
+    assert!(!log.contains("555") && !log.contains("test-key"), "{log}");
+}
+
+#[test]
+fn the_command_refuses_to_start_without_a_valid_key() {
+    let db = TempDb::new();
+    let run = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_contactstore"))
+            .arg("--db")
+            .arg(&db.path)
+            .arg("serve")
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8(out.stdout).unwrap();
+        let v: Value = serde_json::from_str(stdout.trim()).expect("one envelope");
+        (out.status.code(), v)
+    };
+    let (code, v) = run(&["--listen", "127.0.0.1:0"]);
+    assert_eq!(code, Some(2));
+    assert_eq!(failure(&v).0, "BAD_REQUEST");
+
+    let (code, v) = run(&["--listen", "127.0.0.1:0", "--api-key", "secret-without-org"]);
+    assert_eq!(code, Some(2));
+    let (_, message) = failure(&v);
+    assert_eq!(message, "Invalid api_key: must be KEY=ORG");
+    assert!(!message.contains("secret"));
+
+    let (code, v) = run(&[
+        "--listen",
+        "127.0.0.1:0",
+        "--api-key",
+        "k=acme",
+        "--api-key",
+        "k=globex",
+    ]);
+    assert_eq!(code, Some(2));
+    assert_eq!(failure(&v).1, "Invalid api_key: is given for two orgs");
+
+    let (code, v) = run(&["--api-key", "k=acme", "--listen", "nowhere"]);
+    assert_eq!(code, Some(2));
+    assert!(failure(&v).1.starts_with("Invalid listen"));
+}
+
+#[test]
+fn merge_endpoint_merges_and_refuses_like_the_hosted_api() {
+    let shim = Shim::start();
+    let (_, a) = shim.resolve(
+        ACME,
+        serde_json::json!({"phone_number": "+14155550192", "name": "Sarah"}),
+    );
+    let (_, b) = shim.resolve(ACME, serde_json::json!({"email": "sarah@example.com"}));
+    let (_, other) = shim.resolve(GLOBEX, serde_json::json!({"email": "x@example.com"}));
+    let a = a["data"]["contact"]["id"].as_str().unwrap().to_owned();
+    let b = b["data"]["contact"]["id"].as_str().unwrap().to_owned();
+    let other = other["data"]["contact"]["id"].as_str().unwrap().to_owned();
+    let merge = |p: &str, d: &str| {
+        shim.post(
+            "/v1/contacts/merge",
+            Some(ACME),
+            &serde_json::json!({"primary_contact_id": p, "duplicate_contact_id": d}).to_string(),
+        )
+    };
+
+    let (status, v) = merge(&a, &a);
+    assert_eq!(status, 400);
+    assert_eq!(
+        v["errors"][0]["message"],
+        "Cannot merge a contact with itself"
+    );
+    let (status, v) = merge(&a, &other);
+    assert_eq!(status, 404, "another org's contact is not found");
+    assert_eq!(v["errors"][0]["message"], "Contact not found");
+    let (status, _) = shim.post(
+        "/v1/contacts/merge",
+        Some(ACME),
+        r#"{"primary_contact_id": 1}"#,
+    );
+    assert_eq!(status, 400);
+
+    let (status, v) = merge(&a, &b);
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["data"]["id"], a.as_str());
+    assert_eq!(v["data"]["name"], "Sarah");
+    assert_eq!(v["errors"], Value::Null);
+    let (status, got) = shim.get(&format!("/v1/contacts/{b}"), Some(ACME));
+    assert_eq!(status, 200);
+    assert_eq!(
+        got["data"]["id"],
+        a.as_str(),
+        "the merged-away id redirects"
+    );
+    assert_eq!(got["data"]["identifiers"].as_array().unwrap().len(), 2);
+}
