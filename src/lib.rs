@@ -45,6 +45,7 @@ pub mod activity;
 mod db;
 pub mod envelope;
 mod error;
+pub mod list;
 mod lookup;
 pub mod memory;
 pub mod merge;
@@ -57,10 +58,12 @@ pub mod server;
 mod store;
 mod timestamp;
 pub mod transfer;
+pub mod update;
 
 pub use activity::{Call, Direction, NewCall, NewSmsConversation, SmsConversation};
 pub use db::{Durability, Settings};
 pub use error::{Error, ErrorCode, Result, StorageError};
+pub use list::{ContactPage, ListOptions, ListedContact};
 pub use memory::{EntityUpdate, MemoryScope};
 pub use merge::{Merged, MoveCounts};
 pub use model::{
@@ -76,3 +79,4 @@ pub use transfer::{
     ContactDocument, ExportSummary, ImportOptions, ImportProgress, ImportSummary, LineError,
     OnConflict,
 };
+pub use update::{ContactUpdate, IdentifierRef, NameChange};

@@ -11,7 +11,9 @@ use crate::db::{self, Settings};
 use crate::error::{Error, Result};
 use crate::lookup;
 use crate::memory::{self, EntityUpdate, MemoryScope};
+use crate::list::{self, ContactPage, ListOptions};
 use crate::merge::{self, Merged, Within};
+use crate::update::{self, ContactUpdate};
 use crate::model::{ContactDetails, JsonObject, Memory, Message, OpenItem, Resolved};
 use crate::normalize;
 use crate::resolve::{self, IdentifierQuery, ResolveRequest};
@@ -220,6 +222,58 @@ impl<'s> Org<'s> {
                 .ok_or(Error::NotFound)?;
             lookup::details(conn, contact)
         })
+    }
+
+    /// Corrects a contact: set or clear the name, patch metadata (null removes a key),
+    /// add identifiers (normalized; one owned by another contact is refused — never
+    /// stolen), remove identifiers (a contact keeps at least one), make identifiers
+    /// primary. One transaction; `updated_at` moves only if something changed. A
+    /// merged-away id is followed like [`Org::get`]. Returns the contact as get does.
+    ///
+    /// ```
+    /// use contactstore::{ContactStore, ContactUpdate, IdentifierType, ResolveRequest};
+    /// let store = ContactStore::open_in_memory()?;
+    /// let org = store.org("acme")?;
+    /// let id = org.resolve(&ResolveRequest::phone("+14155550192"))?.contact.id;
+    /// let got = org.update(&id, &ContactUpdate::default()
+    ///     .name("Sarah Chen")
+    ///     .add(IdentifierType::Email, "Sarah@Example.com"))?;
+    /// assert_eq!(got.contact.name.as_deref(), Some("Sarah Chen"));
+    /// assert_eq!(got.identifiers.len(), 2);
+    /// # Ok::<(), contactstore::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::InvalidField`] for an invalid value, an identifier of another contact,
+    /// removing one the contact does not have or its last one; [`Error::NotFound`] for
+    /// an unknown id or another org's contact; [`Error::Storage`]. Nothing is written
+    /// on error.
+    pub fn update(&self, contact_id: &str, changes: &ContactUpdate) -> Result<ContactDetails> {
+        update::update(self.store, &self.org_id, contact_id, changes)
+    }
+
+    /// One page of the org's contacts, by `created_at` then id, without memories. Pass
+    /// the page's `next_cursor` to get the next one (`None` after the last).
+    ///
+    /// ```
+    /// use contactstore::{ContactStore, ListOptions, ResolveRequest};
+    /// let store = ContactStore::open_in_memory()?;
+    /// let org = store.org("acme")?;
+    /// for i in 0..3 {
+    ///     org.resolve(&ResolveRequest::email(format!("user{i}@example.com")))?;
+    /// }
+    /// let first = org.list(&ListOptions::default().limit(2))?;
+    /// let rest = org.list(&ListOptions::default().limit(2).cursor(first.next_cursor.unwrap()))?;
+    /// assert_eq!((first.contacts.len(), rest.contacts.len()), (2, 1));
+    /// assert!(rest.next_cursor.is_none());
+    /// # Ok::<(), contactstore::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::InvalidField`] for a limit outside 1..=1000 or a cursor list did not
+    /// return; [`Error::Storage`].
+    pub fn list(&self, options: &ListOptions) -> Result<ContactPage> {
+        list::list(self.store, &self.org_id, options)
     }
 
     /// Merges `duplicate_id` into `primary_id` in one transaction, following the rules

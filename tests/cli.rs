@@ -468,3 +468,75 @@ fn import_from_stdin_reports_rejected_lines() {
     assert_eq!(v["data"]["rejected"], 1);
     assert_eq!(v["data"]["errors"][0]["line"], 2);
 }
+
+#[test]
+fn update_and_list_commands() {
+    let db = TempDb::new();
+    let (_, v) = run(
+        &db.path,
+        &["resolve", "--phone", "+14155550192", "--name", "Sarah"],
+    );
+    let id = v["data"]["contact"]["id"].as_str().unwrap().to_owned();
+    run(&db.path, &["resolve", "--email", "other@example.com"]);
+
+    let (code, v) = run(
+        &db.path,
+        &[
+            "update",
+            &id,
+            "--name",
+            "Sarah Chen",
+            "--metadata",
+            r#"{"tier":"gold"}"#,
+            "--add-email",
+            "Sarah@Example.com",
+            "--add-phone",
+            "415.555.0100",
+            "--primary",
+            "phone_number:+14155550100",
+        ],
+    );
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["data"]["name"], "Sarah Chen");
+    assert_eq!(v["data"]["metadata"]["tier"], "gold");
+    assert_eq!(v["data"]["identifiers"].as_array().unwrap().len(), 3);
+    let (code, v) = run(
+        &db.path,
+        &[
+            "update",
+            &id,
+            "--clear-name",
+            "--remove",
+            "email:sarah@example.com",
+        ],
+    );
+    assert_eq!(code, 0);
+    assert_eq!(v["data"]["name"], Value::Null);
+    let (code, v) = run(
+        &db.path,
+        &["update", &id, "--add-email", "other@example.com"],
+    );
+    assert_eq!((code, error_code(&v)), (2, "BAD_REQUEST"));
+    assert_eq!(
+        v["errors"][0]["message"],
+        "Invalid email: already belongs to another contact"
+    );
+    let (code, v) = run(&db.path, &["update", &id, "--remove", "nonsense"]);
+    assert_eq!((code, error_code(&v)), (2, "BAD_REQUEST"));
+    let (code, v) = run(&db.path, &["update", "missing", "--name", "x"]);
+    assert_eq!((code, error_code(&v)), (3, "NOT_FOUND"));
+
+    let (code, v) = run(&db.path, &["list", "--limit", "1", "--with-identifiers"]);
+    assert_eq!(code, 0);
+    assert_eq!(v["data"]["contacts"].as_array().unwrap().len(), 1);
+    assert_eq!(v["data"]["contacts"][0]["id"], id.as_str());
+    assert!(v["data"]["contacts"][0]["identifiers"].is_array());
+    let cursor = v["data"]["next_cursor"].as_str().unwrap().to_owned();
+    let (_, v) = run(&db.path, &["list", "--limit", "1", "--cursor", &cursor]);
+    assert_eq!(v["data"]["contacts"].as_array().unwrap().len(), 1);
+    assert_eq!(v["data"]["next_cursor"], Value::Null);
+    let (code, v) = run(&db.path, &["list", "--limit", "0"]);
+    assert_eq!((code, error_code(&v)), (2, "BAD_REQUEST"));
+    let (code, v) = run(&db.path, &["list", "--updated-since", "yesterday"]);
+    assert_eq!((code, error_code(&v)), (2, "BAD_REQUEST"));
+}

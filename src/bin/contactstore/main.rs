@@ -15,7 +15,8 @@ mod transfer;
 use contactstore::envelope::Envelope;
 use contactstore::memory::{json_object, message_from_parts};
 use contactstore::{
-    ContactStore, EntityRef, EntityUpdate, Error, ErrorCode, IdentifierQuery, ImportOptions,
+    ContactStore, ContactUpdate, EntityRef, EntityUpdate, Error, ErrorCode, IdentifierQuery,
+    IdentifierRef, IdentifierType, ImportOptions, ListOptions,
     JsonObject, Memory, MemoryScope, NewCall, NewSmsConversation, OnConflict, OpenItem, Org,
     PhoneRegion, ResolveRequest, Settings, Timestamp,
 };
@@ -88,6 +89,11 @@ enum Command {
         /// The contact merged into it and deleted.
         duplicate_id: String,
     },
+    /// Correct a contact: name, metadata (null removes a key), identifiers. Resolve
+    /// never overwrites; this does.
+    Update(UpdateArgs),
+    /// List the org's contacts page by page (by creation), without memories.
+    List(ListArgs),
     /// Read and write a contact's memory (one per persona, or per agent number).
     #[command(subcommand)]
     Memory(MemoryCommand),
@@ -114,6 +120,55 @@ enum Command {
         #[arg(default_value = "-")]
         file: String,
     },
+}
+
+#[derive(Args, Debug)]
+struct UpdateArgs {
+    /// The contact's id.
+    contact_id: String,
+    /// Set the name.
+    #[arg(long, conflicts_with = "clear_name")]
+    name: Option<String>,
+    /// Clear the name.
+    #[arg(long)]
+    clear_name: bool,
+    /// Metadata keys to set, as a JSON object; null removes a key.
+    #[arg(long)]
+    metadata: Option<String>,
+    /// Add a phone number (repeatable).
+    #[arg(long)]
+    add_phone: Vec<String>,
+    /// Add an email (repeatable).
+    #[arg(long)]
+    add_email: Vec<String>,
+    /// Add an external id (repeatable).
+    #[arg(long)]
+    add_external_id: Vec<String>,
+    /// Remove an identifier, as TYPE:VALUE (repeatable), e.g. email:old@example.com.
+    #[arg(long, value_name = "TYPE:VALUE")]
+    remove: Vec<String>,
+    /// Make an identifier the primary of its type, as TYPE:VALUE (repeatable).
+    #[arg(long, value_name = "TYPE:VALUE")]
+    primary: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+struct ListArgs {
+    /// Page size, 1 to 1000.
+    #[arg(long, default_value_t = 50)]
+    limit: usize,
+    /// The next_cursor of the previous page.
+    #[arg(long)]
+    cursor: Option<String>,
+    /// Only contacts updated at or after this RFC 3339 instant.
+    #[arg(long)]
+    updated_since: Option<String>,
+    /// Only names starting with this (case-insensitive).
+    #[arg(long)]
+    name_prefix: Option<String>,
+    /// Include each contact's identifiers.
+    #[arg(long)]
+    with_identifiers: bool,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug)]
@@ -417,6 +472,22 @@ fn run(cli: &Cli) -> Result<(), Error> {
                 print_success(store.org(&cli.org)?.merge(primary_id, duplicate_id)?)
             }
         }
+        Command::Update(args) => {
+            let changes = update_from(args)?;
+            let store = ContactStore::open_with(&cli.db, settings)?;
+            print_success(store.org(one_org(cli)?)?.update(&args.contact_id, &changes)?)
+        }
+        Command::List(args) => {
+            let options = ListOptions {
+                limit: Some(args.limit),
+                cursor: args.cursor.clone(),
+                updated_since: optional_timestamp(args.updated_since.as_deref(), "updated_since")?,
+                name_prefix: args.name_prefix.clone(),
+                with_identifiers: args.with_identifiers,
+            };
+            let store = ContactStore::open_with(&cli.db, settings)?;
+            print_success(store.org(one_org(cli)?)?.list(&options)?)
+        }
         Command::Memory(command) => {
             let store = ContactStore::open_with(&cli.db, settings)?;
             print_success(memory(&store.org(one_org(cli)?)?, command)?)
@@ -574,6 +645,35 @@ fn memory(org: &Org<'_>, command: &MemoryCommand) -> Result<Memory, Error> {
             org.upsert_entity(contact_id, &scope.scope(), &update)
         }
     }
+}
+
+fn update_from(args: &UpdateArgs) -> Result<ContactUpdate, Error> {
+    let mut changes = ContactUpdate {
+        metadata: optional_object(args.metadata.as_deref(), "metadata")?,
+        ..ContactUpdate::default()
+    };
+    if let Some(name) = &args.name {
+        changes = changes.name(name.clone());
+    }
+    if args.clear_name {
+        changes = changes.clear_name();
+    }
+    for (kind, values) in [
+        (IdentifierType::PhoneNumber, &args.add_phone),
+        (IdentifierType::Email, &args.add_email),
+        (IdentifierType::ExternalId, &args.add_external_id),
+    ] {
+        for value in values {
+            changes = changes.add(kind, value.clone());
+        }
+    }
+    for r in &args.remove {
+        changes.remove.push(IdentifierRef::parse(r)?);
+    }
+    for r in &args.primary {
+        changes.primary.push(IdentifierRef::parse(r)?);
+    }
+    Ok(changes)
 }
 
 fn optional_object(text: Option<&str>, field: &'static str) -> Result<JsonObject, Error> {
