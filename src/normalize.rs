@@ -178,6 +178,49 @@ pub fn phone(input: &str, region: PhoneRegion, field: &'static str) -> Result<St
     validate_and_format(text, region.0, field)
 }
 
+/// A cheap guess at the normalized form of a phone number, without libphonenumber:
+/// input already in E.164 (`+14155550192`), or — in a region of the North American
+/// Numbering Plan (US, CA) — ten digits, or eleven starting with 1, written with only
+/// spaces, dots, dashes and parentheses (`(415) 555-0192`, `+1 415 555 0192`).
+///
+/// The guess is only trusted when an identifier with exactly that value is already
+/// stored: stored values come out of [`phone`], which maps each of them to itself, and a
+/// property test shows that whenever the guess is a valid number, [`phone`] gives the
+/// same answer for the input. When the guess is not stored, callers must run [`phone`].
+pub(crate) fn phone_candidate(input: &str, region: PhoneRegion) -> Option<String> {
+    let text = input.trim();
+    if text.len() > MAX_PHONE_INPUT_CHARS {
+        return None;
+    }
+    if let Some(digits) = text.strip_prefix('+') {
+        if (8..=15).contains(&digits.len())
+            && digits.bytes().all(|b| b.is_ascii_digit())
+            && !digits.starts_with('0')
+        {
+            return Some(text.to_owned());
+        }
+    }
+    if !matches!(region.0, country::Id::US | country::Id::CA) {
+        return None;
+    }
+    let (plus, rest) = match text.strip_prefix('+') {
+        Some(rest) => (true, rest),
+        None => (false, text),
+    };
+    if !rest
+        .bytes()
+        .all(|b| b.is_ascii_digit() || matches!(b, b' ' | b'.' | b'-' | b'(' | b')'))
+    {
+        return None;
+    }
+    let digits: String = rest.chars().filter(char::is_ascii_digit).collect();
+    match (plus, digits.len()) {
+        (false, 10) => Some(format!("+1{digits}")),
+        (_, 11) if digits.starts_with('1') => Some(format!("+{digits}")),
+        _ => None,
+    }
+}
+
 fn validate_and_format(text: &str, region: country::Id, field: &'static str) -> Result<String> {
     // The phonenumber crate has panicked on malformed input in the past; a panic there
     // must become a rejection, never a crash of the caller's process.
@@ -407,6 +450,30 @@ mod tests {
     }
 
     #[test]
+    fn phone_candidates_are_guessed_only_for_plain_spellings() {
+        let ca: PhoneRegion = "CA".parse().unwrap();
+        let gb: PhoneRegion = "GB".parse().unwrap();
+        for (input, region, expected) in [
+            ("+14155550192", us(), Some("+14155550192")),
+            ("+442079460958", gb, Some("+442079460958")),
+            ("(415) 555-0192", us(), Some("+14155550192")),
+            ("1-415-555-0192", us(), Some("+14155550192")),
+            ("+1 415 555 0192", ca, Some("+14155550192")),
+            ("020 7946 0958", gb, None),
+            ("415 555 0192 x12", us(), None),
+            ("tel:+1-415-555-0192", us(), None),
+            ("555-0192", us(), None),
+            ("+0123456789", us(), None),
+        ] {
+            assert_eq!(
+                phone_candidate(input, region).as_deref(),
+                expected,
+                "{input}"
+            );
+        }
+    }
+
+    #[test]
     fn identifier_types_round_trip_their_names_and_codes() {
         for t in IdentifierType::ALL {
             assert_eq!(t.as_str().parse::<IdentifierType>().unwrap(), t);
@@ -434,6 +501,21 @@ mod tests {
             let text = if spaced { format!("+{} {}", &digits[..1], &digits[1..]) } else { format!("+{digits}") };
             if let Ok(e164) = phone(&text, us(), "phone_number") {
                 proptest::prop_assert_eq!(phone(&e164, us(), "phone_number").ok(), Some(e164.clone()));
+            }
+        }
+
+        /// Whenever the cheap guess is a valid stored form, the full parse of the input
+        /// gives exactly it — so finding the guess stored proves the answer.
+        #[test]
+        fn phone_candidate_agrees_with_the_full_parse(
+            text in "[+]?[0-9 ().-]{0,20}|\\(?[2-9][0-9]{2}\\)? ?[2-9][0-9]{2}[-. ]?[0-9]{4}|\\+1 ?[2-9][0-9]{2} ?[0-9]{3} ?[0-9]{4}|\\+[1-9][0-9]{7,14}",
+            canada in proptest::bool::ANY,
+        ) {
+            let region: PhoneRegion = if canada { "CA" } else { "US" }.parse().unwrap();
+            if let Some(candidate) = phone_candidate(&text, region) {
+                if phone(&candidate, region, "p").ok().as_deref() == Some(candidate.as_str()) {
+                    proptest::prop_assert_eq!(phone(&text, region, "p").ok(), Some(candidate), "{}", text);
+                }
             }
         }
 

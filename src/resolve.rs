@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::error::{Error, Result};
-use crate::lookup::{self, Wanted};
+use crate::lookup::{self, Owners, Wanted};
 use crate::model::{Conflict, Contact, JsonObject, Resolved, Scope};
 use crate::normalize::{self, IdentifierType, PhoneRegion};
 use crate::store::ContactStore;
@@ -62,8 +62,8 @@ impl IdentifierQuery {
     }
 
     /// The normalized identifiers, strongest first.
-    pub(crate) fn normalized(&self, region: PhoneRegion) -> Result<Wanted> {
-        normalize_identifiers(
+    pub(crate) fn normalized(&self, region: PhoneRegion) -> Result<Identifiers> {
+        Identifiers::new(
             self.phone_number.as_deref(),
             self.email.as_deref(),
             self.external_id.as_deref(),
@@ -72,33 +72,86 @@ impl IdentifierQuery {
     }
 }
 
-fn normalize_identifiers(
-    phone_number: Option<&str>,
-    email: Option<&str>,
-    external_id: Option<&str>,
+/// The identifiers of a request, strongest first (external_id > phone_number > email).
+///
+/// A phone number written in a plain form may hold only its cheap guess
+/// ([`normalize::phone_candidate`]) until a lookup confirms it: a stored identifier
+/// with exactly that value proves the guess, and saves the libphonenumber parse on the
+/// hot path of a known caller. Otherwise [`Identifiers::owners`] parses it in full
+/// before anything is decided.
+pub(crate) struct Identifiers {
+    pub(crate) wanted: Wanted,
+    /// The phone number as written, while its value in `wanted` is an unconfirmed guess.
+    unconfirmed_phone: Option<String>,
     region: PhoneRegion,
-) -> Result<Wanted> {
-    let mut wanted = Vec::with_capacity(3);
-    // Strongest first: external_id > phone_number > email.
-    if let Some(x) = external_id {
-        wanted.push((
-            IdentifierType::ExternalId,
-            normalize::external_id(x, "external_id")?,
-        ));
+}
+
+impl Identifiers {
+    fn new(
+        phone_number: Option<&str>,
+        email: Option<&str>,
+        external_id: Option<&str>,
+        region: PhoneRegion,
+    ) -> Result<Self> {
+        let mut wanted = Vec::with_capacity(3);
+        let mut unconfirmed_phone = None;
+        if let Some(x) = external_id {
+            wanted.push((
+                IdentifierType::ExternalId,
+                normalize::external_id(x, "external_id")?,
+            ));
+        }
+        if let Some(p) = phone_number {
+            let value = match normalize::phone_candidate(p, region) {
+                Some(guess) => {
+                    unconfirmed_phone = Some(p.to_owned());
+                    guess
+                }
+                None => normalize::phone(p, region, "phone_number")?,
+            };
+            wanted.push((IdentifierType::PhoneNumber, value));
+        }
+        if let Some(e) = email {
+            wanted.push((IdentifierType::Email, normalize::email(e, "email")?));
+        }
+        if wanted.is_empty() {
+            return Err(Error::MissingIdentifier);
+        }
+        Ok(Identifiers {
+            wanted,
+            unconfirmed_phone,
+            region,
+        })
     }
-    if let Some(p) = phone_number {
-        wanted.push((
-            IdentifierType::PhoneNumber,
-            normalize::phone(p, region, "phone_number")?,
-        ));
+
+    /// Each identifier's owner (strongest first) and the contact of the strongest one
+    /// found. An unconfirmed phone guess that nobody owns is parsed in full first — an
+    /// invalid number is a BAD_REQUEST exactly as without the guess.
+    pub(crate) fn owners(&mut self, conn: &Connection, org_id: &str) -> Result<Owners> {
+        let found = lookup::owners_and_contact(conn, org_id, &self.wanted)?;
+        let Some(raw) = self.unconfirmed_phone.take() else {
+            return Ok(found);
+        };
+        if found
+            .by_type
+            .iter()
+            .any(|(k, _)| *k == IdentifierType::PhoneNumber)
+        {
+            return Ok(found); // the stored value confirms the guess
+        }
+        let parsed = normalize::phone(&raw, self.region, "phone_number")?;
+        let slot = self
+            .wanted
+            .iter_mut()
+            .find(|(k, _)| *k == IdentifierType::PhoneNumber);
+        match slot {
+            Some((_, value)) if *value != parsed => {
+                *value = parsed;
+                lookup::owners_and_contact(conn, org_id, &self.wanted)
+            }
+            _ => Ok(found),
+        }
     }
-    if let Some(e) = email {
-        wanted.push((IdentifierType::Email, normalize::email(e, "email")?));
-    }
-    if wanted.is_empty() {
-        return Err(Error::MissingIdentifier);
-    }
-    Ok(wanted)
 }
 
 /// A resolve request, with the hosted API's field names.
@@ -154,7 +207,7 @@ impl ResolveRequest {
 
 /// A resolve request that passed validation.
 struct Valid {
-    wanted: Wanted,
+    ids: Identifiers,
     name: Option<String>,
     metadata: JsonObject,
     scope: Option<ScopeInput>,
@@ -229,14 +282,14 @@ pub(crate) fn to_json<T: Serialize + ?Sized>(value: &T) -> String {
 
 impl Valid {
     fn new(request: &ResolveRequest, region: PhoneRegion) -> Result<Self> {
-        let wanted = normalize_identifiers(
+        let ids = Identifiers::new(
             request.phone_number.as_deref(),
             request.email.as_deref(),
             request.external_id.as_deref(),
             region,
         )?;
         Ok(Valid {
-            wanted,
+            ids,
             name: valid_name(request.name.as_deref())?,
             metadata: valid_metadata(request.metadata.as_ref())?,
             scope: ScopeInput::new(
@@ -281,8 +334,8 @@ pub(crate) fn resolve(
     org_id: &str,
     request: &ResolveRequest,
 ) -> Result<Resolved> {
-    let input = Valid::new(request, store.settings().region)?;
-    let optimistic = store.read(|conn| plan(conn, org_id, &input))?;
+    let mut input = Valid::new(request, store.settings().region)?;
+    let optimistic = store.read(|conn| plan(conn, org_id, &mut input))?;
     if !optimistic.writes() {
         if let Plan::Existing {
             contact, conflicts, ..
@@ -296,20 +349,23 @@ pub(crate) fn resolve(
         }
     }
     store.write(|tx| {
-        let plan = plan(tx, org_id, &input)?;
+        let plan = plan(tx, org_id, &mut input)?;
         apply(tx, org_id, &input, plan)
     })
 }
 
-fn plan(conn: &Connection, org_id: &str, input: &Valid) -> Result<Plan> {
-    let owners = lookup::owners(conn, org_id, &input.wanted)?;
-    let Some((_, chosen_id)) = owners.first() else {
+fn plan(conn: &Connection, org_id: &str, input: &mut Valid) -> Result<Plan> {
+    let Owners {
+        by_type: owners,
+        contact,
+    } = input.ids.owners(conn, org_id)?;
+    let Some(contact) = contact else {
         return Ok(Plan::Create);
     };
-    let contact = lookup::contact(conn, org_id, chosen_id)?.ok_or(Error::NotFound)?;
+    let chosen_id = &contact.id;
     let mut attach = Vec::new();
     let mut conflicts = Vec::new();
-    for (kind, value) in &input.wanted {
+    for (kind, value) in &input.ids.wanted {
         match owners.iter().find(|(k, _)| k == kind) {
             None => attach.push((*kind, value.clone())),
             Some((_, owner)) if owner != chosen_id => conflicts.push(Conflict {
@@ -378,7 +434,7 @@ fn apply(conn: &Connection, org_id: &str, input: &Valid, plan: Plan) -> Result<R
                 to_json(&contact.metadata),
                 now,
             ))?;
-            for (kind, value) in &input.wanted {
+            for (kind, value) in &input.ids.wanted {
                 insert_identifier(conn, org_id, &contact.id, *kind, value, true)?;
             }
             if let Some(scope) = &input.scope {

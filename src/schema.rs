@@ -89,6 +89,9 @@ pub(crate) fn migrate(conn: &Connection) -> Result<()> {
     let version = check_compatible(&tx)?.user_version;
     if version == 0 {
         tx.execute_batch(SCHEMA_SQL)?;
+        // Load the statistics schema.sql just wrote into this connection's planner
+        // (other connections read them when they open).
+        tx.execute_batch("ANALYZE sqlite_schema")?;
     } else {
         upgrade_from(&tx, version)?;
     }
@@ -123,6 +126,20 @@ mod tests {
         assert_eq!(header.user_version, SCHEMA_VERSION);
         assert_eq!(header.application_id, APPLICATION_ID);
         migrate(&conn).unwrap();
+    }
+
+    #[test]
+    fn the_creating_connection_plans_with_the_shipped_statistics() {
+        let conn = Connection::open_in_memory().unwrap();
+        migrate(&conn).unwrap();
+        let plan: String = conn
+            .query_row(
+                "EXPLAIN QUERY PLAN SELECT id FROM identifier WHERE org_id = ?1 AND contact_id = ?2",
+                ["o", "c"],
+                |r| r.get(3),
+            )
+            .unwrap();
+        assert!(plan.contains("identifier_by_contact"), "{plan}");
     }
 
     #[test]

@@ -9,17 +9,17 @@ use rusqlite::{Connection, Transaction, TransactionBehavior};
 use crate::activity::{self, Call, NewCall, NewSmsConversation, SmsConversation};
 use crate::db::{self, Settings};
 use crate::error::{Error, Result};
+use crate::list::{self, ContactPage, ListOptions};
 use crate::lookup;
 use crate::memory::{self, EntityUpdate, MemoryScope};
-use crate::list::{self, ContactPage, ListOptions};
 use crate::merge::{self, Merged, Within};
-use crate::update::{self, ContactUpdate};
 use crate::model::{ContactDetails, JsonObject, Memory, Message, OpenItem, Resolved};
 use crate::normalize;
 use crate::resolve::{self, IdentifierQuery, ResolveRequest};
 use crate::transfer::{
     self, ExportSummary, ImportOptions, ImportProgress, ImportSummary, OrgScope,
 };
+use crate::update::{self, ContactUpdate};
 
 /// Longest org id accepted.
 pub const MAX_ORG_ID_CHARS: usize = 128;
@@ -196,18 +196,12 @@ impl<'s> Org<'s> {
     /// [`Error::MissingIdentifier`] without any identifier; [`Error::InvalidField`] for
     /// an invalid one; [`Error::Storage`] if the database fails.
     pub fn find(&self, query: &IdentifierQuery) -> Result<Option<ContactDetails>> {
-        let wanted = query.normalized(self.store.settings.region)?;
-        self.store.read(|conn| {
-            let owners = lookup::owners(conn, &self.org_id, &wanted)?;
-            match owners.first() {
-                Some((_, contact_id)) => {
-                    let contact =
-                        lookup::contact(conn, &self.org_id, contact_id)?.ok_or(Error::NotFound)?;
-                    lookup::details(conn, contact).map(Some)
-                }
+        let mut ids = query.normalized(self.store.settings.region)?;
+        self.store
+            .read(|conn| match ids.owners(conn, &self.org_id)?.contact {
+                Some(contact) => lookup::details(conn, contact).map(Some),
                 None => Ok(None),
-            }
-        })
+            })
     }
 
     /// The contact with this id, with its identifiers and memories. The id of a contact

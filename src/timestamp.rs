@@ -55,6 +55,11 @@ impl Timestamp {
     }
 
     pub(crate) fn parse_field(text: &str, field: &'static str) -> Result<Self> {
+        // Every stored timestamp is canonical; reading one back must be cheap (a memory
+        // holds up to 50 of them).
+        if let Some(t) = parse_canonical(text) {
+            return Ok(t);
+        }
         if text.len() > 64 {
             return Err(Error::invalid(field, "is not an RFC 3339 timestamp"));
         }
@@ -68,23 +73,86 @@ impl Timestamp {
     }
 }
 
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
+/// `days_from_civil`).
+fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// The date of a day count since 1970-01-01 (`civil_from_days`).
+fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+/// Parses exactly `YYYY-MM-DDTHH:MM:SS.mmmZ`, the stored form; anything else (other
+/// offsets, precisions, invalid dates) is left to the general RFC 3339 parser.
+fn parse_canonical(text: &str) -> Option<Timestamp> {
+    let b = text.as_bytes();
+    if b.len() != 24
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || b[10] != b'T'
+        || b[13] != b':'
+        || b[16] != b':'
+        || b[19] != b'.'
+        || b[23] != b'Z'
+    {
+        return None;
+    }
+    let num = |range: std::ops::Range<usize>| -> Option<i64> {
+        b[range].iter().try_fold(0i64, |acc, &c| {
+            c.is_ascii_digit().then(|| acc * 10 + i64::from(c - b'0'))
+        })
+    };
+    let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (hour, minute, second, milli) = (num(11..13)?, num(14..16)?, num(17..19)?, num(20..23)?);
+    let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    let month_days = match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return None,
+    };
+    // Leap seconds (:60) are left to the general parser.
+    if day < 1 || day > month_days || hour > 23 || minute > 59 || second > 59 {
+        return None;
+    }
+    let days = days_from_civil(year, month, day);
+    let millis = ((days * 24 + hour) * 60 + minute) * 60_000 + second * 1000 + milli;
+    Timestamp::from_millis(millis)
+}
+
 impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let nanos = i128::from(self.0) * 1_000_000;
-        // The constructor keeps the value within four-digit years, which `time` handles.
-        let Ok(dt) = OffsetDateTime::from_unix_timestamp_nanos(nanos) else {
-            return Err(fmt::Error);
-        };
+        let days = self.0.div_euclid(86_400_000);
+        let in_day = self.0.rem_euclid(86_400_000);
+        let (year, month, day) = civil_from_days(days);
         write!(
             f,
             "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
-            dt.year(),
-            u8::from(dt.month()),
-            dt.day(),
-            dt.hour(),
-            dt.minute(),
-            dt.second(),
-            dt.millisecond()
+            year,
+            month,
+            day,
+            in_day / 3_600_000,
+            in_day / 60_000 % 60,
+            in_day / 1000 % 60,
+            in_day % 1000
         )
     }
 }
@@ -168,11 +236,44 @@ mod tests {
         assert!(Timestamp::from_millis(MAX_MILLIS).is_some());
     }
 
+    /// The general parser (`time`'s RFC 3339), for comparison with the fast path.
+    fn parse_general(text: &str) -> Option<i64> {
+        let parsed = OffsetDateTime::parse(text, &Rfc3339).ok()?;
+        i64::try_from(parsed.unix_timestamp_nanos().div_euclid(1_000_000)).ok()
+    }
+
     proptest::proptest! {
         #[test]
         fn display_then_parse_is_identity(millis in MIN_MILLIS..=MAX_MILLIS) {
             let t = Timestamp::from_millis(millis).unwrap();
             proptest::prop_assert_eq!(Timestamp::parse(&t.to_string()).unwrap(), t);
+        }
+
+        /// The hand-written formatter agrees with `time`'s calendar.
+        #[test]
+        fn display_matches_the_time_crate(millis in MIN_MILLIS..=MAX_MILLIS) {
+            let dt = OffsetDateTime::from_unix_timestamp_nanos(i128::from(millis) * 1_000_000).unwrap();
+            let expected = format!(
+                "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+                dt.year(), u8::from(dt.month()), dt.day(), dt.hour(), dt.minute(), dt.second(), dt.millisecond()
+            );
+            proptest::prop_assert_eq!(Timestamp::from_millis(millis).unwrap().to_string(), expected);
+        }
+
+        /// The canonical fast path accepts exactly what the general parser accepts, with
+        /// the same value, over canonical-looking text including invalid dates.
+        #[test]
+        fn canonical_fast_path_matches_the_general_parser(
+            y in 0u32..10000, mo in 0u32..14, d in 0u32..33, h in 0u32..25, mi in 0u32..61, s in 0u32..61, ms in 0u32..1000,
+        ) {
+            let text = format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{ms:03}Z");
+            let fast = parse_canonical(&text).map(Timestamp::as_millis);
+            let general = parse_general(&text);
+            if s == 60 {
+                proptest::prop_assert_eq!(fast, None); // left to the general parser
+            } else {
+                proptest::prop_assert_eq!(fast, general, "{}", text);
+            }
         }
     }
 }

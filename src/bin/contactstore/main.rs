@@ -16,9 +16,9 @@ use contactstore::envelope::Envelope;
 use contactstore::memory::{json_object, message_from_parts};
 use contactstore::{
     ContactStore, ContactUpdate, EntityRef, EntityUpdate, Error, ErrorCode, IdentifierQuery,
-    IdentifierRef, IdentifierType, ImportOptions, ListOptions,
-    JsonObject, Memory, MemoryScope, NewCall, NewSmsConversation, OnConflict, OpenItem, Org,
-    PhoneRegion, ResolveRequest, Settings, Timestamp,
+    IdentifierRef, IdentifierType, ImportOptions, JsonObject, ListOptions, Memory, MemoryScope,
+    NewCall, NewSmsConversation, OnConflict, OpenItem, Org, PhoneRegion, ResolveRequest, Settings,
+    Timestamp,
 };
 use serde::Serialize;
 use serde_json::Value;
@@ -475,7 +475,11 @@ fn run(cli: &Cli) -> Result<(), Error> {
         Command::Update(args) => {
             let changes = update_from(args)?;
             let store = ContactStore::open_with(&cli.db, settings)?;
-            print_success(store.org(one_org(cli)?)?.update(&args.contact_id, &changes)?)
+            print_success(
+                store
+                    .org(one_org(cli)?)?
+                    .update(&args.contact_id, &changes)?,
+            )
         }
         Command::List(args) => {
             let options = ListOptions {
