@@ -171,6 +171,8 @@ impl ActivityFields {
         if let Some(s) = summary {
             check_text(s, "summary")?;
         }
+        // Before the copy below: cloning a deep value recurses.
+        crate::memory::check_nesting(metadata, "metadata")?;
         valid_metadata(Some(&serde_json::Value::Object(metadata.clone())))?;
         Ok(ActivityFields {
             agent_number: phone(agent_number, "agent_number")?,
@@ -309,11 +311,13 @@ pub(crate) fn record_sms(
     })
 }
 
-const CALLS_OF_CONTACT: &str = "SELECT id, contact_id, direction, agent_number, contact_number, \
+pub(crate) const CALLS_OF_CONTACT: &str =
+    "SELECT id, contact_id, direction, agent_number, contact_number, \
      started_at, duration_seconds, status, summary, metadata FROM call \
      WHERE org_id = ?1 AND contact_id = ?2 ORDER BY started_at DESC, id DESC";
 
-const SMS_OF_CONTACT: &str = "SELECT id, contact_id, direction, agent_number, contact_number, \
+pub(crate) const SMS_OF_CONTACT: &str =
+    "SELECT id, contact_id, direction, agent_number, contact_number, \
      started_at, message_count, status, summary, metadata FROM sms_conversation \
      WHERE org_id = ?1 AND contact_id = ?2 ORDER BY started_at DESC, id DESC";
 

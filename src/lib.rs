@@ -44,7 +44,9 @@
 pub mod activity;
 mod db;
 pub mod envelope;
+pub mod erase;
 mod error;
+mod export;
 pub mod list;
 mod lookup;
 pub mod memory;
@@ -62,6 +64,7 @@ pub mod update;
 
 pub use activity::{Call, Direction, NewCall, NewSmsConversation, SmsConversation};
 pub use db::{Durability, Settings};
+pub use erase::Erased;
 pub use error::{Error, ErrorCode, Result, StorageError};
 pub use list::{ContactPage, ListOptions, ListedContact};
 pub use memory::{EntityUpdate, MemoryScope};

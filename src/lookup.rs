@@ -16,6 +16,19 @@ pub(crate) type Wanted = Vec<(IdentifierType, String)>;
 const OWNER_OF_IDENTIFIER: &str = "SELECT contact_id FROM identifier \
      WHERE org_id = ?1 AND identifier_type = ?2 AND identifier_value = ?3";
 
+/// The contact that owns one identifier, if any.
+pub(crate) fn owner(
+    conn: &Connection,
+    org_id: &str,
+    kind: IdentifierType,
+    value: &str,
+) -> Result<Option<String>> {
+    Ok(conn
+        .prepare_cached(OWNER_OF_IDENTIFIER)?
+        .query_row((org_id, kind.code(), value), |r| r.get(0))
+        .optional()?)
+}
+
 /// For each wanted identifier that some contact owns, its type and owner, in the order
 /// of `wanted` (strongest first).
 pub(crate) fn owners(
@@ -148,25 +161,45 @@ pub(crate) fn identifiers(
 ) -> Result<Vec<Identifier>> {
     let mut stmt = conn.prepare_cached(IDENTIFIERS_OF_CONTACT)?;
     let rows = stmt.query_map((org_id, contact_id), |row| {
-        let code: i64 = row.get(1)?;
-        Ok(Identifier {
-            id: row.get(0)?,
-            contact_id: contact_id.to_owned(),
-            identifier_type: IdentifierType::from_code(code)
-                .ok_or(rusqlite::Error::IntegralValueOutOfRange(1, code))?,
-            identifier_value: row.get(2)?,
-            is_primary: row.get(3)?,
-        })
+        identifier_from_row(row, 0, contact_id.to_owned())
     })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
-const MEMORIES_OF_CONTACT: &str =
+/// An identifier from columns `first..first + 4` (id, type, value, is_primary).
+pub(crate) fn identifier_from_row(
+    row: &Row<'_>,
+    first: usize,
+    contact_id: String,
+) -> rusqlite::Result<Identifier> {
+    let code: i64 = row.get(first + 1)?;
+    Ok(Identifier {
+        id: row.get(first)?,
+        contact_id,
+        identifier_type: IdentifierType::from_code(code)
+            .ok_or(rusqlite::Error::IntegralValueOutOfRange(first + 1, code))?,
+        identifier_value: row.get(first + 2)?,
+        is_primary: row.get(first + 3)?,
+    })
+}
+
+/// The order identifiers are listed in: by type, primary first, then by value.
+pub(crate) fn sort_identifiers(identifiers: &mut [Identifier]) {
+    identifiers.sort_by(|a, b| {
+        (a.identifier_type, !a.is_primary, &a.identifier_value).cmp(&(
+            b.identifier_type,
+            !b.is_primary,
+            &b.identifier_value,
+        ))
+    });
+}
+
+pub(crate) const MEMORIES_OF_CONTACT: &str =
     "SELECT id, persona_id, agent_number, summary, facts, recent_messages, open_items, \
             created_at, updated_at \
      FROM memory WHERE org_id = ?1 AND contact_id = ?2 ORDER BY created_at, id";
 
-const ENTITIES_OF_CONTACT: &str =
+pub(crate) const ENTITIES_OF_CONTACT: &str =
     "SELECT e.memory_id, e.entity_type, e.entity_id, e.facts, e.status, \
             e.last_discussed_at, e.notes \
      FROM memory m JOIN memory_entity e ON e.org_id = m.org_id AND e.memory_id = m.id \
@@ -179,19 +212,7 @@ pub(crate) fn memories(conn: &Connection, org_id: &str, contact_id: &str) -> Res
     let mut stmt = conn.prepare_cached(MEMORIES_OF_CONTACT)?;
     let mut memories: Vec<Memory> = stmt
         .query_map((org_id, contact_id), |row| {
-            Ok(Memory {
-                id: row.get(0)?,
-                contact_id: contact_id.to_owned(),
-                persona_id: row.get(1)?,
-                agent_number: row.get(2)?,
-                summary: row.get(3)?,
-                facts: json_column(row, 4)?,
-                recent_messages: json_column(row, 5)?,
-                open_items: json_column(row, 6)?,
-                entities: Vec::new(),
-                created_at: row.get(7)?,
-                updated_at: row.get(8)?,
-            })
+            memory_from_row(row, contact_id.to_owned())
         })?
         .collect::<rusqlite::Result<_>>()?;
     if memories.is_empty() {
@@ -211,6 +232,51 @@ pub(crate) fn memories(conn: &Connection, org_id: &str, contact_id: &str) -> Res
         }
     }
     Ok(memories)
+}
+
+/// A memory (without entities) from the columns of [`MEMORIES_OF_CONTACT`].
+fn memory_from_row(row: &Row<'_>, contact_id: String) -> rusqlite::Result<Memory> {
+    Ok(Memory {
+        id: row.get(0)?,
+        contact_id,
+        persona_id: row.get(1)?,
+        agent_number: row.get(2)?,
+        summary: row.get(3)?,
+        facts: json_column(row, 4)?,
+        recent_messages: json_column(row, 5)?,
+        open_items: json_column(row, 6)?,
+        entities: Vec::new(),
+        created_at: row.get(7)?,
+        updated_at: row.get(8)?,
+    })
+}
+
+const MEMORY_BY_ID: &str =
+    "SELECT id, persona_id, agent_number, summary, facts, recent_messages, open_items, \
+            created_at, updated_at, contact_id \
+     FROM memory WHERE org_id = ?1 AND id = ?2";
+
+const ENTITIES_OF_MEMORY: &str =
+    "SELECT entity_type, entity_id, facts, status, last_discussed_at, notes \
+     FROM memory_entity WHERE org_id = ?1 AND memory_id = ?2 \
+     ORDER BY last_discussed_at DESC NULLS LAST, entity_type, entity_id";
+
+/// One memory with its entities.
+pub(crate) fn memory(conn: &Connection, org_id: &str, memory_id: &str) -> Result<Option<Memory>> {
+    let found = conn
+        .prepare_cached(MEMORY_BY_ID)?
+        .query_row((org_id, memory_id), |row| {
+            let contact_id: String = row.get(9)?;
+            memory_from_row(row, contact_id)
+        })
+        .optional()?;
+    let Some(mut memory) = found else {
+        return Ok(None);
+    };
+    let mut stmt = conn.prepare_cached(ENTITIES_OF_MEMORY)?;
+    let entities = stmt.query_map((org_id, memory_id), |row| entity_from_row(row, 0))?;
+    memory.entities = entities.collect::<rusqlite::Result<_>>()?;
+    Ok(Some(memory))
 }
 
 /// An entity from columns `first..first + 6`.

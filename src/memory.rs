@@ -26,6 +26,11 @@ pub const MAX_TEXT_BYTES: usize = 64 * 1024;
 pub const MAX_KEY_CHARS: usize = 256;
 /// Largest facts object accepted, as compact JSON.
 pub const MAX_FACTS_BYTES: usize = 64 * 1024;
+/// Deepest nesting accepted in stored JSON (metadata, facts), the object itself
+/// counting as one level. Deeper values could not be read back (serde_json parses 128
+/// levels, and an exported document adds a few), and are refused before they are
+/// copied or serialized, both of which recurse.
+pub const MAX_JSON_DEPTH: usize = 64;
 
 /// Which memory of a contact: a persona's, or else an agent number's.
 ///
@@ -132,8 +137,27 @@ pub(crate) fn check_key(text: &str, field: &'static str) -> Result<String> {
     normalize::key(text, MAX_KEY_CHARS, field)
 }
 
-/// Checks a facts object against [`MAX_FACTS_BYTES`].
+/// Checks that a JSON object nests at most [`MAX_JSON_DEPTH`] levels, without
+/// recursing (the value may be arbitrarily deep).
+pub(crate) fn check_nesting(object: &JsonObject, field: &'static str) -> Result<()> {
+    let mut pending: Vec<(&Value, usize)> = object.values().map(|v| (v, 2)).collect();
+    while let Some((value, depth)) = pending.pop() {
+        let children: &mut dyn Iterator<Item = &Value> = match value {
+            Value::Array(items) => &mut items.iter(),
+            Value::Object(map) => &mut map.values(),
+            _ => continue,
+        };
+        if depth > MAX_JSON_DEPTH {
+            return Err(Error::invalid(field, "is nested too deeply"));
+        }
+        pending.extend(children.map(|child| (child, depth + 1)));
+    }
+    Ok(())
+}
+
+/// Checks a facts object against [`MAX_JSON_DEPTH`] and [`MAX_FACTS_BYTES`].
 pub(crate) fn check_facts(facts: &JsonObject, field: &'static str) -> Result<()> {
+    check_nesting(facts, field)?;
     if to_json(facts).len() > MAX_FACTS_BYTES {
         return Err(Error::invalid(field, "is too large"));
     }
@@ -294,10 +318,7 @@ pub(crate) fn write(
         } else if created {
             touch(tx, org_id, &contact.id, None, now)?;
         }
-        lookup::memories(tx, org_id, &contact.id)?
-            .into_iter()
-            .find(|m| m.id == row.id)
-            .ok_or(Error::NotFound)
+        lookup::memory(tx, org_id, &row.id)?.ok_or(Error::NotFound)
     })
 }
 
@@ -312,8 +333,9 @@ pub(crate) fn set_summary(summary: String) -> Result<Box<Change<'static>>> {
 }
 
 /// Patches facts: keys set, null removes.
-pub(crate) fn patch_facts(patch: JsonObject) -> Result<Box<Change<'static>>> {
-    check_facts(&patch, "facts")?;
+pub(crate) fn patch_facts(patch: &JsonObject) -> Result<Box<Change<'static>>> {
+    check_facts(patch, "facts")?;
+    let patch = patch.clone();
     Ok(Box::new(move |_, row: &mut MemoryRow| {
         let changed = patch_object(&mut row.facts, &patch);
         check_facts(&row.facts, "facts")?;
@@ -327,8 +349,17 @@ pub(crate) fn add_messages(messages: Vec<Message>, cap: usize) -> Result<Box<Cha
         check_message(m)?;
     }
     Ok(Box::new(move |_, row: &mut MemoryRow| {
-        add_sorted_capped(&mut row.recent_messages, &messages, cap);
-        Ok(!messages.is_empty())
+        // A retried delivery of the same message (same role, content, channel and
+        // timestamp) is not stored twice — merge's union would not keep it twice either.
+        let mut new: Vec<Message> = Vec::with_capacity(messages.len());
+        for m in messages {
+            if !row.recent_messages.contains(&m) && !new.contains(&m) {
+                new.push(m);
+            }
+        }
+        let before = row.recent_messages.clone();
+        add_sorted_capped(&mut row.recent_messages, &new, cap);
+        Ok(row.recent_messages != before)
     }))
 }
 
@@ -350,6 +381,7 @@ pub(crate) fn close_open_items(
     item_type: String,
     description: String,
 ) -> Result<Box<Change<'static>>> {
+    let item_type = item_type.trim().to_owned();
     Ok(Box::new(move |_, row: &mut MemoryRow| {
         let before = row.open_items.len();
         row.open_items

@@ -77,17 +77,21 @@ const CONTACT_BY_ID_ANY_ORG: &str = "SELECT id, org_id, name, metadata, created_
 const REDIRECT_ANY_ORG: &str =
     "SELECT org_id, surviving_id FROM merge_redirect WHERE merged_id = ?1";
 
-fn find(conn: &Connection, within: Within<'_>, id: &str) -> Result<Contact> {
-    let found = match within {
-        Within::Org(org) => lookup::contact_following_merges(conn, org, id)?,
-        Within::AnyOrg => {
+/// The contact with this id. The primary may be named by a merged-away id (it is
+/// followed, like get); the duplicate may not — a stale id must never delete the live
+/// contact it redirects to.
+fn find(conn: &Connection, within: Within<'_>, id: &str, follow: bool) -> Result<Contact> {
+    let found = match (within, follow) {
+        (Within::Org(org), true) => lookup::contact_following_merges(conn, org, id)?,
+        (Within::Org(org), false) => lookup::contact(conn, org, id)?,
+        (Within::AnyOrg, _) => {
             let direct = conn
                 .prepare_cached(CONTACT_BY_ID_ANY_ORG)?
                 .query_row([id], lookup::contact_from_row)
                 .optional()?;
             match direct {
                 Some(c) => Some(c),
-                None => {
+                None if follow => {
                     let redirect: Option<(String, String)> = conn
                         .prepare_cached(REDIRECT_ANY_ORG)?
                         .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
@@ -97,6 +101,7 @@ fn find(conn: &Connection, within: Within<'_>, id: &str) -> Result<Contact> {
                         None => None,
                     }
                 }
+                None => None,
             }
         }
     };
@@ -125,8 +130,8 @@ pub(crate) fn merge_in(
     if primary_id == duplicate_id {
         return Err(Error::Refused(ITSELF));
     }
-    let mut primary = find(conn, within, primary_id)?;
-    let duplicate = find(conn, within, duplicate_id)?;
+    let mut primary = find(conn, within, primary_id, true)?;
+    let duplicate = find(conn, within, duplicate_id, false)?;
     if primary.org_id != duplicate.org_id {
         return Err(Error::Refused("Cannot merge contacts from different orgs"));
     }
@@ -321,14 +326,14 @@ pub(crate) fn combine_memory(primary: &mut Memory, duplicate: &Memory, cap: usiz
 }
 
 /// The primary's items then the duplicate's, each exact value once.
-fn union<T: Clone + PartialEq>(primary: &[T], duplicate: &[T]) -> Vec<T> {
-    let mut out: Vec<T> = Vec::with_capacity(primary.len() + duplicate.len());
-    for item in primary.iter().chain(duplicate) {
-        if !out.contains(item) {
-            out.push(item.clone());
-        }
-    }
-    out
+fn union<T: Clone + Eq + std::hash::Hash>(primary: &[T], duplicate: &[T]) -> Vec<T> {
+    let mut seen = std::collections::HashSet::with_capacity(primary.len() + duplicate.len());
+    primary
+        .iter()
+        .chain(duplicate)
+        .filter(|item| seen.insert(*item))
+        .cloned()
+        .collect()
 }
 
 /// One text if the other is empty or equal, else both separated by a blank line.
@@ -354,7 +359,9 @@ fn combine_entity(primary: &mut Entity, duplicate: &Entity) {
         let mut facts = duplicate.facts.clone();
         merge_metadata(&mut facts, &primary.facts);
         primary.facts = facts;
-        primary.status.clone_from(&duplicate.status);
+        if duplicate.status.is_some() {
+            primary.status.clone_from(&duplicate.status);
+        }
         primary.last_discussed_at = duplicate.last_discussed_at;
     } else {
         merge_metadata(&mut primary.facts, &duplicate.facts);
@@ -490,6 +497,16 @@ mod tests {
             json!({"status": "delivered", "x": 1})
         );
         assert_eq!(primary.notes, None);
+    }
+
+    #[test]
+    fn a_newer_entity_without_status_keeps_the_primarys_status() {
+        let mut primary = entity(Some(1), json!({}), "delivered", None);
+        let mut newer = entity(Some(2), json!({"x": 1}), "ignored", None);
+        newer.status = None;
+        combine_entity(&mut primary, &newer);
+        assert_eq!(primary.status.as_deref(), Some("delivered"));
+        assert_eq!(primary.last_discussed_at, Timestamp::from_millis(2));
     }
 
     #[test]

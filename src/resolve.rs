@@ -24,8 +24,9 @@ pub const MAX_PERSONA_ID_CHARS: usize = 256;
 pub const MAX_METADATA_BYTES: usize = 64 * 1024;
 
 /// The identifiers of a find (at least one is required).
+/// Unknown fields are ignored, as a web API does: a harness's extra fields (a request
+/// id, a field of a newer API version) are no reason to refuse the call.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct IdentifierQuery {
     /// A phone number in any usual spelling.
     #[serde(default)]
@@ -155,8 +156,9 @@ impl Identifiers {
 }
 
 /// A resolve request, with the hosted API's field names.
+///
+/// Unknown fields are ignored (see [`IdentifierQuery`]).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct ResolveRequest {
     /// A phone number in any usual spelling.
     #[serde(default)]
@@ -265,6 +267,7 @@ pub(crate) fn valid_metadata(metadata: Option<&Value>) -> Result<JsonObject> {
     match metadata {
         None | Some(Value::Null) => Ok(JsonObject::new()),
         Some(Value::Object(map)) => {
+            crate::memory::check_nesting(map, "metadata")?;
             if to_json(map).len() > MAX_METADATA_BYTES {
                 return Err(Error::invalid("metadata", "is too large"));
             }

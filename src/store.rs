@@ -8,6 +8,7 @@ use rusqlite::{Connection, Transaction, TransactionBehavior};
 
 use crate::activity::{self, Call, NewCall, NewSmsConversation, SmsConversation};
 use crate::db::{self, Settings};
+use crate::erase::{self, Erased};
 use crate::error::{Error, Result};
 use crate::list::{self, ContactPage, ListOptions};
 use crate::lookup;
@@ -50,6 +51,7 @@ pub const MAX_ORG_ID_CHARS: usize = 128;
 pub struct ContactStore {
     conn: Connection,
     settings: Settings,
+    wal: db::WalCheckpoints,
 }
 
 impl std::fmt::Debug for ContactStore {
@@ -78,8 +80,12 @@ impl ContactStore {
     /// # Errors
     /// As [`ContactStore::open`].
     pub fn open_with(path: impl AsRef<Path>, settings: Settings) -> Result<Self> {
-        let conn = db::open(Some(path.as_ref()), &settings)?;
-        Ok(ContactStore { conn, settings })
+        let (conn, wal) = db::open(Some(path.as_ref()), &settings)?;
+        Ok(ContactStore {
+            conn,
+            settings,
+            wal,
+        })
     }
 
     /// A private database in memory, for tests and short-lived tools.
@@ -95,8 +101,12 @@ impl ContactStore {
     /// # Errors
     /// [`Error::Storage`] if SQLite cannot allocate it.
     pub fn open_in_memory_with(settings: Settings) -> Result<Self> {
-        let conn = db::open(None, &settings)?;
-        Ok(ContactStore { conn, settings })
+        let (conn, wal) = db::open(None, &settings)?;
+        Ok(ContactStore {
+            conn,
+            settings,
+            wal,
+        })
     }
 
     /// The settings the store was opened with.
@@ -131,14 +141,33 @@ impl ContactStore {
 
     /// Runs `f` in one `BEGIN IMMEDIATE` transaction: it waits for other writers, and
     /// commits only if `f` succeeds (an error rolls everything back).
+    ///
+    /// `SQLITE_BUSY` is retried only where SQLite allows it, until
+    /// [`Settings::busy_timeout`] after the call: a `BEGIN` that got no lock (nothing
+    /// ran yet) and a `COMMIT` that could not finish (the transaction stays open and
+    /// the COMMIT may be repeated). Busy inside `f`, or any other error, rolls back and
+    /// is returned: `f` runs at most once.
     pub(crate) fn write<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
-        let tx = Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
+        let deadline = std::time::Instant::now() + self.settings.busy_timeout;
+        let tx = db::retry_while_busy(deadline, || {
+            Ok(Transaction::new_unchecked(
+                &self.conn,
+                TransactionBehavior::Immediate,
+            )?)
+        })?;
         let value = f(&tx)?;
-        tx.commit()?;
+        // Not `tx.commit()`: on failure it rolls back, and a busy COMMIT can be retried.
+        db::retry_while_busy(deadline, || Ok(tx.execute_batch("COMMIT")?))?;
+        drop(tx);
+        self.wal
+            .after_commit(&self.conn, self.settings.busy_timeout);
         Ok(value)
     }
 
     /// Runs `f` in one read transaction, so that its statements see one snapshot.
+    /// (Starting a read snapshot that meets a lock — another process recovering the
+    /// WAL, a checkpoint resetting it — calls SQLite's busy handler, so reads wait up
+    /// to [`Settings::busy_timeout`] as writes do.)
     pub(crate) fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
         let tx = Transaction::new_unchecked(&self.conn, TransactionBehavior::Deferred)?;
         let value = f(&tx)?;
@@ -298,6 +327,30 @@ impl<'s> Org<'s> {
         )
     }
 
+    /// Erases a contact and everything that names it — identifiers, memories and their
+    /// entities, calls, SMS conversations, merge redirects and journal rows — in one
+    /// transaction, with deleted content zeroed in the file and the WAL truncated
+    /// afterwards (see [`crate::erase`]). The id of a merged-away contact erases the
+    /// contact it was merged into, which holds that person's data now.
+    ///
+    /// ```
+    /// use contactstore::{ContactStore, ResolveRequest};
+    /// let store = ContactStore::open_in_memory()?;
+    /// let org = store.org("acme")?;
+    /// let id = org.resolve(&ResolveRequest::phone("+14155550192"))?.contact.id;
+    /// let erased = org.erase(&id)?;
+    /// assert_eq!(erased.identifiers, 1);
+    /// assert_eq!(org.get(&id).unwrap_err().code().as_str(), "NOT_FOUND");
+    /// # Ok::<(), contactstore::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] for an unknown id or another org's contact (nothing is
+    /// written); [`Error::Storage`] if the database fails (nothing is erased).
+    pub fn erase(&self, contact_id: &str) -> Result<Erased> {
+        erase::erase(self.store, &self.org_id, contact_id)
+    }
+
     /// Writes the org's contacts as JSON Lines, one contact document a line, in a
     /// stable order (by id). See the crate's README for the format.
     ///
@@ -405,7 +458,7 @@ impl<'s> Org<'s> {
         scope: &MemoryScope,
         patch: &JsonObject,
     ) -> Result<Memory> {
-        let change = memory::patch_facts(patch.clone())?;
+        let change = memory::patch_facts(patch)?;
         memory::write(self.store, &self.org_id, contact_id, scope, change)
     }
 

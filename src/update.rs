@@ -243,7 +243,10 @@ pub(crate) fn update(
                     }
                     changed = true;
                 }
-                _ => {
+                // Already gone: removing it again changes nothing, so an update can be
+                // re-applied.
+                None => {}
+                Some(_) => {
                     return Err(Error::invalid(
                         kind.as_str(),
                         "is not an identifier of this contact",

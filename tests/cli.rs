@@ -540,3 +540,65 @@ fn update_and_list_commands() {
     let (code, v) = run(&db.path, &["list", "--updated-since", "yesterday"]);
     assert_eq!((code, error_code(&v)), (2, "BAD_REQUEST"));
 }
+
+#[test]
+fn export_failures_keep_stdout_clean_and_files_private() {
+    let db = TempDb::new();
+    // A failing `export -`: the error envelope goes to stderr, stdout stays empty.
+    let missing = db.dir.path().join("no-such-dir").join("x.db");
+    let out = cli(&missing, &["export", "-"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty(), "stdout carries documents only");
+    let v: Value = serde_json::from_slice(&out.stderr).unwrap();
+    assert_eq!(error_code(&v), "INTERNAL_ERROR");
+
+    // Exporting over an existing world-readable file leaves an owner-only file.
+    run(&db.path, &["resolve", "--email", "a@example.com"]);
+    let file = db.dir.path().join("out.jsonl");
+    std::fs::write(&file, "old").unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    }
+    let (code, _) = run(&db.path, &["export", file.to_str().unwrap()]);
+    assert_eq!(code, 0);
+    assert!(std::fs::read_to_string(&file)
+        .unwrap()
+        .contains("a@example.com"));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
+    let leftovers: Vec<_> = std::fs::read_dir(db.dir.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".partial"))
+        .collect();
+    assert!(leftovers.is_empty());
+}
+
+#[test]
+fn all_orgs_works_with_an_org_in_the_environment() {
+    let db = TempDb::new();
+    run(
+        &db.path,
+        &["--org", "a", "resolve", "--email", "a@example.com"],
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_contactstore"))
+        .arg("--db")
+        .arg(&db.path)
+        .args(["--all-orgs", "export", "-"])
+        .env("CONTACTSTORE_ORG", "b")
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert_eq!(String::from_utf8(out.stdout).unwrap().lines().count(), 1);
+}

@@ -385,3 +385,24 @@ fn calls_and_sms_are_recorded_normalized_and_listed_newest_first() {
         ErrorCode::BadRequest
     );
 }
+
+#[test]
+fn a_retried_message_is_stored_once_and_changes_nothing() {
+    let store = ContactStore::open_in_memory().unwrap();
+    let org = store.org("acme").unwrap();
+    let id = setup(&store);
+    let scope = MemoryScope::persona("p");
+    let first = org
+        .add_messages(&id, &scope, &[message(1, "hi"), message(1, "hi")])
+        .unwrap();
+    assert_eq!(first.recent_messages.len(), 1);
+    std::thread::sleep(Duration::from_millis(3));
+    let again = org.add_messages(&id, &scope, &[message(1, "hi")]).unwrap();
+    assert_eq!(again.recent_messages.len(), 1);
+    assert_eq!(again.updated_at, first.updated_at, "nothing changed");
+    // A different message at the same time is a new message.
+    let more = org
+        .add_messages(&id, &scope, &[message(1, "hello")])
+        .unwrap();
+    assert_eq!(more.recent_messages.len(), 2);
+}

@@ -382,11 +382,26 @@ fn refusals_use_the_hosted_apis_messages_and_change_nothing() {
     ));
     assert_eq!(dump(&db.path), before);
 
-    // After a merge, merging the two again is merging a contact with itself.
+    // After a merge the duplicate's id is no contact to merge away: a stale id must
+    // not delete the live contact it redirects to.
     org.merge(&p, &d).unwrap();
     let err = org.merge(&p, &d).unwrap_err();
-    assert_eq!(err.to_string(), "Cannot merge a contact with itself");
-    // The all-orgs handle merges within one org.
+    assert_eq!(err.to_string(), "Contact not found");
+    let other_live = org
+        .resolve(&ResolveRequest::email("x@example.com"))
+        .unwrap()
+        .contact
+        .id;
+    assert_eq!(
+        org.merge(&other_live, &d).unwrap_err().to_string(),
+        "Contact not found"
+    );
+    // As primary, a merged-away id names the survivor: merging it with itself is refused.
+    assert_eq!(
+        org.merge(&d, &p).unwrap_err().to_string(),
+        "Cannot merge a contact with itself"
+    );
+    // The all-orgs handle merges within one org, following the primary's redirect.
     let third = org
         .resolve(&ResolveRequest::email("third@example.com"))
         .unwrap()

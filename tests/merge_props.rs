@@ -107,7 +107,12 @@ fn model_merge(org: &mut MOrg, a: &str, b: &str) -> Result<String, &'static str>
         return Err("Cannot merge a contact with itself");
     }
     let p = org.follow(a).ok_or("Contact not found")?;
-    let d = org.follow(b).ok_or("Contact not found")?;
+    // The duplicate must be a live contact: a merged-away id is not followed.
+    let d = org
+        .contacts
+        .contains_key(b)
+        .then(|| b.to_owned())
+        .ok_or("Contact not found")?;
     if p == d {
         return Err("Cannot merge a contact with itself");
     }
@@ -450,7 +455,11 @@ fn step(store: &ContactStore, model: &mut [MOrg; 2], op: &Op) -> Result<(), Test
                 .entry(persona(*p))
                 .or_default();
             let at_ms = message(*at, *content).timestamp.as_millis();
-            add_capped(&mut memory.messages, &[(at_ms, format!("m{content}"))]);
+            let new = (at_ms, format!("m{content}"));
+            // An exact repeat of a stored message is not stored again.
+            if !memory.messages.contains(&new) {
+                add_capped(&mut memory.messages, &[new]);
+            }
         }
         Op::PatchFact {
             org,

@@ -285,3 +285,168 @@ fn progress_is_reported_with_lines_and_bytes() {
         .unwrap();
     assert_eq!(last, (40, text.len() as u64));
 }
+
+#[test]
+fn merge_mode_keeps_new_identifiers_of_a_type_the_owner_has() {
+    use contactstore::OnConflict;
+    let store = ContactStore::open_in_memory().unwrap();
+    let org = store.org("acme").unwrap();
+    let owner = org
+        .resolve(&contactstore::ResolveRequest::phone("+14155550192"))
+        .unwrap()
+        .contact
+        .id;
+    let line = r#"{"id":"0198c6a0-0000-7000-8000-000000000001","identifiers":[{"identifier_type":"phone_number","identifier_value":"+14155550192"},{"identifier_type":"phone_number","identifier_value":"+14155550100"}]}"#;
+    let summary = org
+        .import(
+            &mut line.as_bytes(),
+            &ImportOptions::default().on_conflict(OnConflict::Merge),
+            &mut |_| {},
+        )
+        .unwrap();
+    assert_eq!(summary.merged, 1, "{summary:?}");
+    let got = org.get(&owner).unwrap();
+    let phones: Vec<&str> = got
+        .identifiers
+        .iter()
+        .map(|i| i.identifier_value.as_str())
+        .collect();
+    assert_eq!(phones, vec!["+14155550192", "+14155550100"]);
+    // The document's id now leads to the contact it was merged into; no trace of the
+    // temporary contact remains in the journal.
+    assert_eq!(
+        org.get("0198c6a0-0000-7000-8000-000000000001")
+            .unwrap()
+            .contact
+            .id,
+        owner
+    );
+}
+
+#[test]
+fn ids_in_use_elsewhere_or_merged_away_are_handled() {
+    let store = ContactStore::open_in_memory().unwrap();
+    let a = store.org("org-a").unwrap();
+    let b = store.org("org-b").unwrap();
+    let mut export = Vec::new();
+    a.resolve(&contactstore::ResolveRequest::email("a@example.com"))
+        .unwrap();
+    a.export(&mut export).unwrap();
+    let original: Value = serde_json::from_slice(&export).unwrap();
+
+    // Org A's export imported into org B of the same file: the id is another org's, so
+    // the contact gets a fresh one (and nothing about org A is revealed).
+    let summary = b
+        .import(
+            &mut export.as_slice(),
+            &ImportOptions::default(),
+            &mut |_| {},
+        )
+        .unwrap();
+    assert_eq!((summary.imported, summary.rejected), (1, 0), "{summary:?}");
+    let copy = b
+        .find(&IdentifierQuery::email("a@example.com"))
+        .unwrap()
+        .unwrap();
+    assert_ne!(copy.contact.id, original["id"].as_str().unwrap());
+
+    // An id that was merged away in this org is not reused.
+    let keep = a
+        .resolve(&contactstore::ResolveRequest::email("keep@example.com"))
+        .unwrap()
+        .contact
+        .id;
+    let gone = original["id"].as_str().unwrap().to_owned();
+    a.merge(&keep, &gone).unwrap();
+    let mut doc = original.clone();
+    doc["identifiers"][0]["identifier_value"] = json!("new@example.com");
+    let line = serde_json::to_string(&doc).unwrap();
+    let summary = a
+        .import(&mut line.as_bytes(), &ImportOptions::default(), &mut |_| {})
+        .unwrap();
+    assert_eq!(summary.rejected, 1);
+    assert_eq!(
+        summary.errors[0].message,
+        "Invalid id: belongs to a contact that was merged away"
+    );
+}
+
+/// A reader that hands out one line, then waits for a signal before the end.
+struct SlowInput {
+    first: Option<Vec<u8>>,
+    go: std::sync::mpsc::Receiver<()>,
+    buf: Vec<u8>,
+}
+
+impl std::io::Read for SlowInput {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        let n = {
+            let data = std::io::BufRead::fill_buf(self)?;
+            let n = data.len().min(out.len());
+            out[..n].copy_from_slice(&data[..n]);
+            n
+        };
+        std::io::BufRead::consume(self, n);
+        Ok(n)
+    }
+}
+
+impl std::io::BufRead for SlowInput {
+    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
+        if self.buf.is_empty() {
+            if let Some(first) = self.first.take() {
+                self.buf = first;
+            } else {
+                let _ = self.go.recv(); // then end of input
+            }
+        }
+        Ok(&self.buf)
+    }
+    fn consume(&mut self, n: usize) {
+        self.buf.drain(..n);
+    }
+}
+
+#[test]
+fn a_slow_import_does_not_keep_other_writers_out() {
+    let db = TempDb::new();
+    let (go, wait) = std::sync::mpsc::channel();
+    let path = db.path.clone();
+    let importer = std::thread::spawn(move || {
+        let store = ContactStore::open(&path).unwrap();
+        let mut input = SlowInput {
+            first: Some(
+                br#"{"identifiers":[{"identifier_type":"email","identifier_value":"first@example.com"}]}
+"#
+                .to_vec(),
+            ),
+            go: wait,
+            buf: Vec::new(),
+        };
+        store
+            .org("acme")
+            .unwrap()
+            .import(&mut input, &ImportOptions::default(), &mut |_| {})
+            .unwrap()
+    });
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    // While the import waits for its next line, another process can write.
+    let other = ContactStore::open_with(
+        &db.path,
+        contactstore::Settings::default().busy_timeout(std::time::Duration::from_millis(500)),
+    )
+    .unwrap();
+    let r = other
+        .org("acme")
+        .unwrap()
+        .resolve(&contactstore::ResolveRequest::email("other@example.com"));
+    assert!(r.is_ok(), "{r:?}");
+    go.send(()).unwrap();
+    assert_eq!(importer.join().unwrap().imported, 1);
+    assert!(other
+        .org("acme")
+        .unwrap()
+        .find(&IdentifierQuery::email("first@example.com"))
+        .unwrap()
+        .is_some());
+}

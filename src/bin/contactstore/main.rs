@@ -51,7 +51,7 @@ struct Cli {
     org: String,
 
     /// Work across all orgs (export, import and merge only).
-    #[arg(long, global = true, conflicts_with = "org")]
+    #[arg(long, global = true)]
     all_orgs: bool,
 
     /// Region for phone numbers written without a country code (ISO 3166, e.g. US, GB).
@@ -94,6 +94,14 @@ enum Command {
     Update(UpdateArgs),
     /// List the org's contacts page by page (by creation), without memories.
     List(ListArgs),
+    /// Erase a contact and everything that names it (identifiers, memories, calls,
+    /// SMS, merge redirects and journal rows), zeroing it in the file and truncating
+    /// the WAL. A merged-away id erases the contact it was merged into.
+    #[command(visible_alias = "delete")]
+    Erase {
+        /// The contact's id.
+        contact_id: String,
+    },
     /// Read and write a contact's memory (one per persona, or per agent number).
     #[command(subcommand)]
     Memory(MemoryCommand),
@@ -409,14 +417,20 @@ impl IdentifierArgs {
 }
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let cli = match parse() {
         Ok(cli) => cli,
         Err(e) => return usage_error(&e),
     };
     match run(&cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            print_json(&Envelope::<()>::failure(&error));
+            let envelope = Envelope::<()>::failure(&error);
+            if matches!(&cli.command, Command::Export { file } if file == "-") {
+                // stdout carries documents only, even when the export fails midway.
+                eprintln!("{}", serde_json::to_string(&envelope).unwrap_or_default());
+            } else {
+                print_json(&envelope);
+            }
             exit_code(error.code())
         }
     }
@@ -491,6 +505,10 @@ fn run(cli: &Cli) -> Result<(), Error> {
             };
             let store = ContactStore::open_with(&cli.db, settings)?;
             print_success(store.org(one_org(cli)?)?.list(&options)?)
+        }
+        Command::Erase { contact_id } => {
+            let store = ContactStore::open_with(&cli.db, settings)?;
+            print_success(store.org(one_org(cli)?)?.erase(contact_id)?)
         }
         Command::Memory(command) => {
             let store = ContactStore::open_with(&cli.db, settings)?;
@@ -714,6 +732,23 @@ fn exit_code(code: ErrorCode) -> ExitCode {
         ErrorCode::NotFound => ExitCode::from(3),
         _ => ExitCode::from(1),
     }
+}
+
+/// Parses the command line. `--org` and `--all-orgs` exclude each other only when both
+/// are given on the command line: `$CONTACTSTORE_ORG` must not break `--all-orgs`.
+fn parse() -> Result<Cli, clap::Error> {
+    use clap::parser::ValueSource;
+    use clap::{CommandFactory, FromArgMatches};
+    let mut command = Cli::command();
+    let matches = command.try_get_matches_from_mut(std::env::args_os())?;
+    let cli = Cli::from_arg_matches(&matches)?;
+    if cli.all_orgs && matches.value_source("org") == Some(ValueSource::CommandLine) {
+        return Err(command.error(
+            clap::error::ErrorKind::ArgumentConflict,
+            "--org and --all-orgs cannot be used together",
+        ));
+    }
+    Ok(cli)
 }
 
 /// Help and version print as usual; any other usage error prints clap's explanation on

@@ -2,6 +2,7 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufReader, BufWriter, IsTerminal, Write};
+use std::path::Path;
 
 use contactstore::{
     ContactStore, Error, ExportSummary, ImportOptions, ImportProgress, ImportSummary,
@@ -47,22 +48,52 @@ pub fn import(
 }
 
 pub fn export(cli: &Cli, store: &ContactStore, file: &str) -> Result<ExportSummary, Error> {
-    let mut out: Box<dyn Write> = if file == "-" {
-        Box::new(BufWriter::with_capacity(1 << 20, io::stdout().lock()))
-    } else {
-        Box::new(BufWriter::with_capacity(1 << 20, create_private(file)?))
+    let write = |out: &mut dyn Write| {
+        if cli.all_orgs {
+            store.all_orgs().export(out)
+        } else {
+            store.org(&cli.org)?.export(out)
+        }
     };
-    if cli.all_orgs {
-        store.all_orgs().export(&mut out)
-    } else {
-        store.org(&cli.org)?.export(&mut out)
+    if file == "-" {
+        return write(&mut BufWriter::with_capacity(1 << 20, io::stdout().lock()));
     }
+    // Exports hold personal data. They are written to a new file readable by the owner
+    // only, beside the target, and renamed over it only once complete: a failed export
+    // leaves no truncated file, and an existing file's looser permissions do not apply.
+    let target = Path::new(file);
+    let temp = target.with_file_name(format!(
+        ".{}.{}.partial",
+        target
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("export"),
+        std::process::id()
+    ));
+    let result = create_private(&temp)
+        .map_err(Error::from)
+        .and_then(|f| {
+            let mut out = BufWriter::with_capacity(1 << 20, f);
+            let summary = write(&mut out)?;
+            let file = out.into_inner().map_err(|e| Error::from(e.into_error()))?;
+            file.sync_all()?;
+            Ok(summary)
+        })
+        .and_then(|summary| {
+            std::fs::rename(&temp, target)
+                .map(|()| summary)
+                .map_err(Error::from)
+        });
+    if result.is_err() {
+        let _ = std::fs::remove_file(&temp);
+    }
+    result
 }
 
-/// Exports hold personal data: the file is created readable by its owner only.
-fn create_private(path: &str) -> io::Result<File> {
+/// A new file readable and writable by its owner only (never an existing one).
+fn create_private(path: &Path) -> io::Result<File> {
     let mut options = OpenOptions::new();
-    options.write(true).create(true).truncate(true);
+    options.write(true).create_new(true);
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
