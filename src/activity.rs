@@ -252,26 +252,19 @@ pub(crate) fn record_call(
         .duration_seconds
         .map(|d| check_count(d, "duration_seconds"))
         .transpose()?;
-    store.write(|tx| {
-        let contact =
-            lookup::contact_following_merges(tx, org_id, contact_id)?.ok_or(Error::NotFound)?;
-        let now = Timestamp::now();
-        let call = Call {
-            id: format!("call-{}", new_id()),
-            contact_id: contact.id,
-            direction: new.direction,
-            agent_number: f.agent_number,
-            contact_number: f.contact_number,
-            started_at: new.started_at.unwrap_or(now),
-            duration_seconds,
-            status: f.status,
-            summary: f.summary,
-            metadata: f.metadata,
-        };
-        insert_call(tx, org_id, &call)?;
-        touch(tx, org_id, &call.contact_id, None, now)?;
-        Ok(call)
-    })
+    let make = |contact_id, now| Call {
+        id: format!("call-{}", new_id()),
+        contact_id,
+        direction: new.direction,
+        agent_number: f.agent_number,
+        contact_number: f.contact_number,
+        started_at: new.started_at.unwrap_or(now),
+        duration_seconds,
+        status: f.status,
+        summary: f.summary,
+        metadata: f.metadata,
+    };
+    record(store, org_id, contact_id, make, insert_call)
 }
 
 pub(crate) fn record_sms(
@@ -289,25 +282,39 @@ pub(crate) fn record_sms(
         store.settings().region,
     )?;
     let message_count = check_count(new.message_count, "message_count")?;
+    let make = |contact_id, now| SmsConversation {
+        id: format!("sms-{}", new_id()),
+        contact_id,
+        direction: new.direction,
+        agent_number: f.agent_number,
+        contact_number: f.contact_number,
+        started_at: new.started_at.unwrap_or(now),
+        message_count,
+        status: f.status,
+        summary: f.summary,
+        metadata: f.metadata,
+    };
+    record(store, org_id, contact_id, make, insert_sms)
+}
+
+/// Records one activity in one transaction: finds the contact (following merges),
+/// inserts `make(contact id, now)` and bumps the contact's `updated_at`.
+fn record<T>(
+    store: &ContactStore,
+    org_id: &str,
+    contact_id: &str,
+    make: impl FnOnce(String, Timestamp) -> T,
+    insert: fn(&Connection, &str, &T) -> Result<()>,
+) -> Result<T> {
     store.write(|tx| {
         let contact =
             lookup::contact_following_merges(tx, org_id, contact_id)?.ok_or(Error::NotFound)?;
         let now = Timestamp::now();
-        let sms = SmsConversation {
-            id: format!("sms-{}", new_id()),
-            contact_id: contact.id,
-            direction: new.direction,
-            agent_number: f.agent_number,
-            contact_number: f.contact_number,
-            started_at: new.started_at.unwrap_or(now),
-            message_count,
-            status: f.status,
-            summary: f.summary,
-            metadata: f.metadata,
-        };
-        insert_sms(tx, org_id, &sms)?;
-        touch(tx, org_id, &sms.contact_id, None, now)?;
-        Ok(sms)
+        let id = contact.id;
+        touch(tx, org_id, &id, None, now)?;
+        let activity = make(id, now);
+        insert(tx, org_id, &activity)?;
+        Ok(activity)
     })
 }
 
