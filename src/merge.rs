@@ -256,18 +256,16 @@ fn merge_memories(
     if to_combine.is_empty() {
         return Ok(());
     }
-    // Both contacts' memories with entities, in two statements each.
-    let mut primary_memories = lookup::memories(conn, org, primary)?;
-    let duplicate_memories = lookup::memories(conn, org, duplicate)?;
+    // Only the pairs being combined are read (memories moved whole above are not).
     for (primary_memory, dup_memory) in to_combine {
-        let (Some(p), Some(d)) = (
-            primary_memories.iter_mut().find(|m| m.id == primary_memory),
-            duplicate_memories.iter().find(|m| m.id == dup_memory),
+        let (Some(mut p), Some(d)) = (
+            lookup::memory(conn, org, &primary_memory)?,
+            lookup::memory(conn, org, &dup_memory)?,
         ) else {
             continue;
         };
-        let before = p.entities.len() as u64;
-        combine_memory(p, d, cap);
+        let before = p.entities.clone();
+        combine_memory(&mut p, &d, cap);
         p.updated_at = now;
         conn.prepare_cached(SAVE_COMBINED_MEMORY)?
             .execute(rusqlite::params![
@@ -281,12 +279,13 @@ fn merge_memories(
                 p.created_at,
                 p.updated_at,
             ])?;
-        for entity in &p.entities {
+        // Only entities the duplicate added or changed are written.
+        for entity in p.entities.iter().filter(|e| !before.contains(e)) {
             save_entity(conn, org, &p.id, entity)?;
         }
         conn.prepare_cached(DELETE_MEMORY)?.execute((org, &d.id))?;
         moved.memories_combined += 1;
-        moved.entities += p.entities.len() as u64 - before;
+        moved.entities += (p.entities.len() - before.len()) as u64;
     }
     Ok(())
 }
