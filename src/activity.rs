@@ -307,8 +307,7 @@ fn record<T>(
     insert: fn(&Connection, &str, &T) -> Result<()>,
 ) -> Result<T> {
     store.write(|tx| {
-        let contact =
-            lookup::contact_following_merges(tx, org_id, contact_id)?.ok_or(Error::NotFound)?;
+        let contact = lookup::reached_contact(tx, org_id, contact_id)?;
         let now = Timestamp::now();
         let id = contact.id;
         touch(tx, org_id, &id, None, now)?;

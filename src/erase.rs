@@ -16,7 +16,7 @@
 use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::lookup;
 use crate::store::ContactStore;
 
@@ -70,7 +70,7 @@ pub(crate) fn erase(store: &ContactStore, org_id: &str, contact_id: &str) -> Res
 }
 
 fn erase_in(conn: &Connection, org: &str, id: &str) -> Result<Erased> {
-    let contact = lookup::contact_following_merges(conn, org, id)?.ok_or(Error::NotFound)?;
+    let contact = lookup::reached_contact(conn, org, id)?;
     let id = contact.id.as_str();
     let merged_ids: Vec<String> = conn
         .prepare_cached(MERGED_INTO)?

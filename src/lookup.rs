@@ -129,6 +129,12 @@ pub(crate) fn contact_following_merges(
     }
 }
 
+/// The contact an id reaches — itself, or the contact it was merged into — or
+/// [`Error::NotFound`]. Every operation on one contact starts here.
+pub(crate) fn reached_contact(conn: &Connection, org_id: &str, id: &str) -> Result<Contact> {
+    contact_following_merges(conn, org_id, id)?.ok_or(crate::error::Error::NotFound)
+}
+
 pub(crate) fn contact_from_row(row: &Row<'_>) -> rusqlite::Result<Contact> {
     Ok(Contact {
         id: row.get(0)?,

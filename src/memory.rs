@@ -291,8 +291,7 @@ pub(crate) fn write(
 ) -> Result<Memory> {
     let scope = scope.validate(store.settings().region)?;
     store.write(|tx| {
-        let contact =
-            lookup::contact_following_merges(tx, org_id, contact_id)?.ok_or(Error::NotFound)?;
+        let contact = lookup::reached_contact(tx, org_id, contact_id)?;
         let now = Timestamp::now();
         let key = scope.scope.key();
         let mut created = false;

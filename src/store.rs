@@ -9,7 +9,7 @@ use rusqlite::{Connection, Transaction, TransactionBehavior};
 use crate::activity::{self, Call, NewCall, NewSmsConversation, SmsConversation};
 use crate::db::{self, Settings};
 use crate::erase::{self, Erased};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::list::{self, ContactPage, ListOptions};
 use crate::lookup;
 use crate::memory::{self, EntityUpdate, MemoryScope};
@@ -68,9 +68,9 @@ impl ContactStore {
     /// its owner only) if it does not exist, and upgrading its schema if it is older.
     ///
     /// # Errors
-    /// [`Error::IncompatibleVersion`] for a file written by a newer contactstore (it is
-    /// left untouched), [`Error::ForeignDatabase`] for another application's database,
-    /// [`Error::Storage`] or [`Error::Io`] when the file cannot be opened.
+    /// [`Error::IncompatibleVersion`](crate::Error::IncompatibleVersion) for a file written by a newer contactstore (it is
+    /// left untouched), [`Error::ForeignDatabase`](crate::Error::ForeignDatabase) for another application's database,
+    /// [`Error::Storage`](crate::Error::Storage) or [`Error::Io`](crate::Error::Io) when the file cannot be opened.
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
         Self::open_with(path, Settings::default())
     }
@@ -91,7 +91,7 @@ impl ContactStore {
     /// A private database in memory, for tests and short-lived tools.
     ///
     /// # Errors
-    /// [`Error::Storage`] if SQLite cannot allocate it.
+    /// [`Error::Storage`](crate::Error::Storage) if SQLite cannot allocate it.
     pub fn open_in_memory() -> Result<Self> {
         Self::open_in_memory_with(Settings::default())
     }
@@ -99,7 +99,7 @@ impl ContactStore {
     /// An in-memory database with the given settings.
     ///
     /// # Errors
-    /// [`Error::Storage`] if SQLite cannot allocate it.
+    /// [`Error::Storage`](crate::Error::Storage) if SQLite cannot allocate it.
     pub fn open_in_memory_with(settings: Settings) -> Result<Self> {
         let (conn, wal) = db::open(None, &settings)?;
         Ok(ContactStore {
@@ -118,7 +118,7 @@ impl ContactStore {
     /// orgs are invisible to it.
     ///
     /// # Errors
-    /// [`Error::InvalidField`] naming `org_id` if it is empty, longer than 128
+    /// [`Error::InvalidField`](crate::Error::InvalidField) naming `org_id` if it is empty, longer than 128
     /// characters or contains control characters.
     pub fn org(&self, org_id: &str) -> Result<Org<'_>> {
         let org_id = normalize::key(org_id, MAX_ORG_ID_CHARS, "org_id")?;
@@ -201,9 +201,9 @@ impl<'s> Org<'s> {
     /// added. A resolve that changes nothing writes nothing.
     ///
     /// # Errors
-    /// [`Error::MissingIdentifier`] without any identifier; [`Error::InvalidField`] for
+    /// [`Error::MissingIdentifier`](crate::Error::MissingIdentifier) without any identifier; [`Error::InvalidField`](crate::Error::InvalidField) for
     /// an invalid identifier, name, persona id, agent number or non-object metadata
-    /// (nothing is written); [`Error::Storage`] if the database fails.
+    /// (nothing is written); [`Error::Storage`](crate::Error::Storage) if the database fails.
     pub fn resolve(&self, request: &ResolveRequest) -> Result<Resolved> {
         resolve::resolve(self.store, &self.org_id, request)
     }
@@ -222,8 +222,8 @@ impl<'s> Org<'s> {
     /// ```
     ///
     /// # Errors
-    /// [`Error::MissingIdentifier`] without any identifier; [`Error::InvalidField`] for
-    /// an invalid one; [`Error::Storage`] if the database fails.
+    /// [`Error::MissingIdentifier`](crate::Error::MissingIdentifier) without any identifier; [`Error::InvalidField`](crate::Error::InvalidField) for
+    /// an invalid one; [`Error::Storage`](crate::Error::Storage) if the database fails.
     pub fn find(&self, query: &IdentifierQuery) -> Result<Option<ContactDetails>> {
         let mut ids = query.normalized(self.store.settings.region)?;
         self.store
@@ -237,12 +237,11 @@ impl<'s> Org<'s> {
     /// that was merged away gives the contact it was merged into.
     ///
     /// # Errors
-    /// [`Error::NotFound`] for an unknown id or another org's contact;
-    /// [`Error::Storage`] if the database fails.
+    /// [`Error::NotFound`](crate::Error::NotFound) for an unknown id or another org's contact;
+    /// [`Error::Storage`](crate::Error::Storage) if the database fails.
     pub fn get(&self, contact_id: &str) -> Result<ContactDetails> {
         self.store.read(|conn| {
-            let contact = lookup::contact_following_merges(conn, &self.org_id, contact_id)?
-                .ok_or(Error::NotFound)?;
+            let contact = lookup::reached_contact(conn, &self.org_id, contact_id)?;
             lookup::details(conn, contact)
         })
     }
@@ -267,9 +266,9 @@ impl<'s> Org<'s> {
     /// ```
     ///
     /// # Errors
-    /// [`Error::InvalidField`] for an invalid value, an identifier of another contact,
-    /// removing one the contact does not have or its last one; [`Error::NotFound`] for
-    /// an unknown id or another org's contact; [`Error::Storage`]. Nothing is written
+    /// [`Error::InvalidField`](crate::Error::InvalidField) for an invalid value, an identifier of another contact,
+    /// removing one the contact does not have or its last one; [`Error::NotFound`](crate::Error::NotFound) for
+    /// an unknown id or another org's contact; [`Error::Storage`](crate::Error::Storage). Nothing is written
     /// on error.
     pub fn update(&self, contact_id: &str, changes: &ContactUpdate) -> Result<ContactDetails> {
         update::update(self.store, &self.org_id, contact_id, changes)
@@ -293,8 +292,8 @@ impl<'s> Org<'s> {
     /// ```
     ///
     /// # Errors
-    /// [`Error::InvalidField`] for a limit outside 1..=1000 or a cursor list did not
-    /// return; [`Error::Storage`].
+    /// [`Error::InvalidField`](crate::Error::InvalidField) for a limit outside 1..=1000 or a cursor list did not
+    /// return; [`Error::Storage`](crate::Error::Storage).
     pub fn list(&self, options: &ListOptions) -> Result<ContactPage> {
         list::list(self.store, &self.org_id, options)
     }
@@ -316,8 +315,8 @@ impl<'s> Org<'s> {
     /// ```
     ///
     /// # Errors
-    /// [`Error::Refused`] `Cannot merge a contact with itself`; [`Error::NotFound`] when
-    /// either id is unknown in this org; [`Error::Storage`]. On any error nothing changes.
+    /// [`Error::Refused`](crate::Error::Refused) `Cannot merge a contact with itself`; [`Error::NotFound`](crate::Error::NotFound) when
+    /// either id is unknown in this org; [`Error::Storage`](crate::Error::Storage). On any error nothing changes.
     pub fn merge(&self, primary_id: &str, duplicate_id: &str) -> Result<Merged> {
         merge::merge(
             self.store,
@@ -345,8 +344,8 @@ impl<'s> Org<'s> {
     /// ```
     ///
     /// # Errors
-    /// [`Error::NotFound`] for an unknown id or another org's contact (nothing is
-    /// written); [`Error::Storage`] if the database fails (nothing is erased).
+    /// [`Error::NotFound`](crate::Error::NotFound) for an unknown id or another org's contact (nothing is
+    /// written); [`Error::Storage`](crate::Error::Storage) if the database fails (nothing is erased).
     pub fn erase(&self, contact_id: &str) -> Result<Erased> {
         erase::erase(self.store, &self.org_id, contact_id)
     }
@@ -355,7 +354,7 @@ impl<'s> Org<'s> {
     /// stable order (by id). See the crate's README for the format.
     ///
     /// # Errors
-    /// [`Error::Io`] if writing fails; [`Error::Storage`].
+    /// [`Error::Io`](crate::Error::Io) if writing fails; [`Error::Storage`](crate::Error::Storage).
     pub fn export(&self, out: &mut dyn Write) -> Result<ExportSummary> {
         transfer::export(self.store, OrgScope::One(&self.org_id), out)
     }
@@ -380,8 +379,8 @@ impl<'s> Org<'s> {
     /// ```
     ///
     /// # Errors
-    /// Only failures that stop the whole import: [`Error::Io`] reading the input,
-    /// [`Error::Storage`] writing. Bad lines are reported in the summary instead.
+    /// Only failures that stop the whole import: [`Error::Io`](crate::Error::Io) reading the input,
+    /// [`Error::Storage`](crate::Error::Storage) writing. Bad lines are reported in the summary instead.
     pub fn import(
         &self,
         input: &mut (dyn BufRead + Send),
@@ -421,8 +420,8 @@ impl<'s> Org<'s> {
     /// ```
     ///
     /// # Errors
-    /// [`Error::InvalidField`] without a persona id or agent number, or with invalid
-    /// ones; [`Error::NotFound`] for an unknown contact; [`Error::Storage`].
+    /// [`Error::InvalidField`](crate::Error::InvalidField) without a persona id or agent number, or with invalid
+    /// ones; [`Error::NotFound`](crate::Error::NotFound) for an unknown contact; [`Error::Storage`](crate::Error::Storage).
     pub fn ensure_memory(&self, contact_id: &str, scope: &MemoryScope) -> Result<Memory> {
         memory::write(
             self.store,
@@ -436,7 +435,7 @@ impl<'s> Org<'s> {
     /// Replaces the summary. See [`Org::ensure_memory`].
     ///
     /// # Errors
-    /// As [`Org::ensure_memory`], and [`Error::InvalidField`] for text over 64 KiB.
+    /// As [`Org::ensure_memory`], and [`Error::InvalidField`](crate::Error::InvalidField) for text over 64 KiB.
     pub fn set_summary(
         &self,
         contact_id: &str,
@@ -450,7 +449,7 @@ impl<'s> Org<'s> {
     /// Patches the facts: each key is set, and a key set to null is removed.
     ///
     /// # Errors
-    /// As [`Org::ensure_memory`], and [`Error::InvalidField`] when the facts would
+    /// As [`Org::ensure_memory`], and [`Error::InvalidField`](crate::Error::InvalidField) when the facts would
     /// exceed 64 KiB.
     pub fn patch_facts(
         &self,
@@ -466,7 +465,7 @@ impl<'s> Org<'s> {
     /// are kept ([`Settings::recent_messages_cap`], default 50): the oldest are dropped.
     ///
     /// # Errors
-    /// As [`Org::ensure_memory`], and [`Error::InvalidField`] for content over 64 KiB.
+    /// As [`Org::ensure_memory`], and [`Error::InvalidField`](crate::Error::InvalidField) for content over 64 KiB.
     pub fn add_messages(
         &self,
         contact_id: &str,
@@ -482,7 +481,7 @@ impl<'s> Org<'s> {
     /// added twice).
     ///
     /// # Errors
-    /// As [`Org::ensure_memory`], and [`Error::InvalidField`] for an empty type or
+    /// As [`Org::ensure_memory`], and [`Error::InvalidField`](crate::Error::InvalidField) for an empty type or
     /// over-long text.
     pub fn add_open_item(
         &self,
@@ -514,7 +513,7 @@ impl<'s> Org<'s> {
     /// patched (null removes), and status, `last_discussed_at` and notes set when given.
     ///
     /// # Errors
-    /// As [`Org::ensure_memory`], and [`Error::InvalidField`] for empty or over-long
+    /// As [`Org::ensure_memory`], and [`Error::InvalidField`](crate::Error::InvalidField) for empty or over-long
     /// keys and text.
     pub fn upsert_entity(
         &self,
@@ -529,8 +528,8 @@ impl<'s> Org<'s> {
     /// Records a call with the contact (numbers normalized; `started_at` now when absent).
     ///
     /// # Errors
-    /// [`Error::InvalidField`] for an invalid number, negative duration or non-object
-    /// metadata; [`Error::NotFound`] for an unknown contact; [`Error::Storage`].
+    /// [`Error::InvalidField`](crate::Error::InvalidField) for an invalid number, negative duration or non-object
+    /// metadata; [`Error::NotFound`](crate::Error::NotFound) for an unknown contact; [`Error::Storage`](crate::Error::Storage).
     pub fn record_call(&self, contact_id: &str, call: &NewCall) -> Result<Call> {
         activity::record_call(self.store, &self.org_id, contact_id, call)
     }
@@ -550,11 +549,10 @@ impl<'s> Org<'s> {
     /// The contact's calls, newest first.
     ///
     /// # Errors
-    /// [`Error::NotFound`] for an unknown contact; [`Error::Storage`].
+    /// [`Error::NotFound`](crate::Error::NotFound) for an unknown contact; [`Error::Storage`](crate::Error::Storage).
     pub fn calls(&self, contact_id: &str) -> Result<Vec<Call>> {
         self.store.read(|conn| {
-            let contact = lookup::contact_following_merges(conn, &self.org_id, contact_id)?
-                .ok_or(Error::NotFound)?;
+            let contact = lookup::reached_contact(conn, &self.org_id, contact_id)?;
             activity::calls(conn, &self.org_id, &contact.id)
         })
     }
@@ -562,11 +560,10 @@ impl<'s> Org<'s> {
     /// The contact's SMS conversations, newest first.
     ///
     /// # Errors
-    /// [`Error::NotFound`] for an unknown contact; [`Error::Storage`].
+    /// [`Error::NotFound`](crate::Error::NotFound) for an unknown contact; [`Error::Storage`](crate::Error::Storage).
     pub fn sms_conversations(&self, contact_id: &str) -> Result<Vec<SmsConversation>> {
         self.store.read(|conn| {
-            let contact = lookup::contact_following_merges(conn, &self.org_id, contact_id)?
-                .ok_or(Error::NotFound)?;
+            let contact = lookup::reached_contact(conn, &self.org_id, contact_id)?;
             activity::sms_conversations(conn, &self.org_id, &contact.id)
         })
     }
@@ -584,8 +581,8 @@ impl AllOrgs<'_> {
     /// refused. Otherwise as [`Org::merge`].
     ///
     /// # Errors
-    /// [`Error::Refused`] `Cannot merge contacts from different orgs` or `Cannot merge a
-    /// contact with itself`; [`Error::NotFound`]; [`Error::Storage`].
+    /// [`Error::Refused`](crate::Error::Refused) `Cannot merge contacts from different orgs` or `Cannot merge a
+    /// contact with itself`; [`Error::NotFound`](crate::Error::NotFound); [`Error::Storage`](crate::Error::Storage).
     pub fn merge(&self, primary_id: &str, duplicate_id: &str) -> Result<Merged> {
         merge::merge(self.store, Within::AnyOrg, primary_id, duplicate_id)
     }
@@ -593,7 +590,7 @@ impl AllOrgs<'_> {
     /// Writes every org's contacts as JSON Lines, ordered by org and id.
     ///
     /// # Errors
-    /// [`Error::Io`] if writing fails; [`Error::Storage`].
+    /// [`Error::Io`](crate::Error::Io) if writing fails; [`Error::Storage`](crate::Error::Storage).
     pub fn export(&self, out: &mut dyn Write) -> Result<ExportSummary> {
         transfer::export(self.store, OrgScope::All, out)
     }

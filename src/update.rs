@@ -198,8 +198,7 @@ pub(crate) fn update(
 ) -> Result<ContactDetails> {
     let valid = validate(update, store.settings().region)?;
     store.write(|tx| {
-        let mut contact =
-            lookup::contact_following_merges(tx, org, contact_id)?.ok_or(Error::NotFound)?;
+        let mut contact = lookup::reached_contact(tx, org, contact_id)?;
         let id = contact.id.clone();
         let mut changed = false;
 
