@@ -16,7 +16,10 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use rusqlite::{Connection, OptionalExtension, Row};
 use serde_json::Value;
 
-use support::{email, floor_connection, formatted, phone, range, spread, WorkCopy, ORG};
+use support::{
+    email, floor_connection, formatted, phone, range, spread, WorkCopy, FLOOR_ENTITIES,
+    FLOOR_IDENTIFIERS, FLOOR_MEMORIES, ORG,
+};
 
 /// Distinct contacts a read bench cycles through.
 const KEYS: usize = 10_000;
@@ -35,19 +38,6 @@ const FLOOR_CONTACT_OR_REDIRECT: &str =
     "SELECT id, org_id, name, metadata, created_at, updated_at FROM contact \
      WHERE org_id = ?1 AND id = coalesce( \
          (SELECT surviving_id FROM merge_redirect WHERE org_id = ?1 AND merged_id = ?2), ?2)";
-const FLOOR_IDENTIFIERS: &str =
-    "SELECT id, identifier_type, identifier_value, is_primary FROM identifier \
-     WHERE org_id = ?1 AND contact_id = ?2 \
-     ORDER BY identifier_type, is_primary DESC, identifier_value";
-const FLOOR_MEMORIES: &str =
-    "SELECT id, persona_id, agent_number, summary, facts, recent_messages, open_items, \
-            created_at, updated_at \
-     FROM memory WHERE org_id = ?1 AND contact_id = ?2 ORDER BY created_at, id";
-const FLOOR_ENTITIES: &str = "SELECT e.memory_id, e.entity_type, e.entity_id, e.facts, \
-            e.status, e.last_discussed_at, e.notes \
-     FROM memory m JOIN memory_entity e ON e.org_id = m.org_id AND e.memory_id = m.id \
-     WHERE m.org_id = ?1 AND m.contact_id = ?2 \
-     ORDER BY e.memory_id, e.last_discussed_at DESC NULLS LAST, e.entity_type, e.entity_id";
 
 #[derive(Debug)]
 #[allow(dead_code)] // read through Debug only: the rows must be built, not used

@@ -21,7 +21,8 @@ use rusqlite::types::ValueRef;
 use rusqlite::{Connection, Row};
 
 use support::{
-    floor_bulk_insert, floor_connection, plain_line, plain_row, range, WorkCopy, EXPORT_ORG, ORG,
+    floor_bulk_insert, floor_connection, plain_line, plain_row, range, WorkCopy, EXPORT_ORG,
+    FLOOR_ENTITIES, FLOOR_IDENTIFIERS, FLOOR_MEMORIES, ORG,
 };
 
 /// Contacts per import iteration, at most.
@@ -32,19 +33,6 @@ const IMPORT_CHUNK: u64 = 100_000;
 
 const F_CONTACTS: &str = "SELECT id, org_id, name, metadata, created_at, updated_at \
      FROM contact WHERE org_id = ?1 ORDER BY org_id, id";
-const F_IDENTIFIERS: &str =
-    "SELECT id, identifier_type, identifier_value, is_primary FROM identifier \
-     WHERE org_id = ?1 AND contact_id = ?2 \
-     ORDER BY identifier_type, is_primary DESC, identifier_value";
-const F_MEMORIES: &str =
-    "SELECT id, persona_id, agent_number, summary, facts, recent_messages, open_items, \
-            created_at, updated_at \
-     FROM memory WHERE org_id = ?1 AND contact_id = ?2 ORDER BY created_at, id";
-const F_ENTITIES: &str = "SELECT e.memory_id, e.entity_type, e.entity_id, e.facts, \
-            e.status, e.last_discussed_at, e.notes \
-     FROM memory m JOIN memory_entity e ON e.org_id = m.org_id AND e.memory_id = m.id \
-     WHERE m.org_id = ?1 AND m.contact_id = ?2 \
-     ORDER BY e.memory_id, e.last_discussed_at DESC NULLS LAST, e.entity_type, e.entity_id";
 const F_CALLS: &str = "SELECT id, contact_id, direction, agent_number, contact_number, \
      started_at, duration_seconds, status, summary, metadata FROM call \
      WHERE org_id = ?1 AND contact_id = ?2 ORDER BY started_at DESC, id DESC";
@@ -155,7 +143,7 @@ fn floor_export(conn: &Connection, org: &str, sink: &mut dyn Write) -> u64 {
 
         key(&mut out, "identifiers", false);
         out.push(b'[');
-        let mut stmt = conn.prepare_cached(F_IDENTIFIERS).unwrap();
+        let mut stmt = conn.prepare_cached(FLOOR_IDENTIFIERS).unwrap();
         let mut idents = stmt.query((org, &id)).unwrap();
         let mut first = true;
         while let Some(r) = idents.next().unwrap() {
@@ -188,7 +176,7 @@ fn floor_export(conn: &Connection, org: &str, sink: &mut dyn Write) -> u64 {
         out.push(b'[');
         memory_ids.clear();
         let mut memory_rows: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
-        let mut stmt = conn.prepare_cached(F_MEMORIES).unwrap();
+        let mut stmt = conn.prepare_cached(FLOOR_MEMORIES).unwrap();
         let mut mems = stmt.query((org, &id)).unwrap();
         while let Some(r) = mems.next().unwrap() {
             memory_ids.push(r.get_ref(0).unwrap().as_str().unwrap().to_owned());
@@ -217,7 +205,7 @@ fn floor_export(conn: &Connection, org: &str, sink: &mut dyn Write) -> u64 {
         if !memory_ids.is_empty() {
             entities.clear();
             entities.resize(memory_ids.len(), Vec::new());
-            let mut stmt = conn.prepare_cached(F_ENTITIES).unwrap();
+            let mut stmt = conn.prepare_cached(FLOOR_ENTITIES).unwrap();
             let mut ents = stmt.query((org, &id)).unwrap();
             while let Some(r) = ents.next().unwrap() {
                 let memory_id = r.get_ref(0).unwrap().as_str().unwrap();

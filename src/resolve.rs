@@ -338,7 +338,14 @@ pub(crate) fn resolve(
     request: &ResolveRequest,
 ) -> Result<Resolved> {
     let mut input = Valid::new(request, store.settings().region)?;
-    let optimistic = store.read(|conn| plan(conn, org_id, &mut input))?;
+    // One identifier and no memory scope: a known caller's plan is one statement, which
+    // is a consistent snapshot by itself, so no read transaction is opened around it.
+    // (A plan that writes is made again under the write lock below in any case.)
+    let optimistic = if input.ids.wanted.len() == 1 && input.scope.is_none() {
+        plan(store.connection(), org_id, &mut input)?
+    } else {
+        store.read(|conn| plan(conn, org_id, &mut input))?
+    };
     if !optimistic.writes() {
         if let Plan::Existing {
             contact, conflicts, ..

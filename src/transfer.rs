@@ -7,8 +7,10 @@
 //!
 //! Import is a two-stage pipeline: a second thread reads, parses, validates and
 //! normalizes lines (pure CPU work), while the calling thread, which owns the
-//! connection, inserts them. Each line is atomic (a savepoint); lines are committed in
-//! large batches. Memory stays bounded: a few batches in flight, and at most
+//! connection, inserts them. Each line is atomic: it is checked for collisions under the
+//! write lock before any of it is written (a merge-mode line runs in a savepoint).
+//! Lines are committed in large batches, at least every 250 ms, and whenever the writer
+//! waits for input. Memory stays bounded: a few batches in flight, and at most
 //! [`MAX_REPORTED_ERRORS`] line errors kept.
 
 use std::collections::{HashMap, HashSet};
@@ -1010,8 +1012,9 @@ fn read_lines(
     }
 }
 
-/// The writing side: inserts each line in a savepoint, commits every
-/// [`LINES_PER_COMMIT`] lines.
+/// The writing side: imports each line ([`import_line`]) and commits every
+/// [`LINES_PER_COMMIT`] lines, every [`MAX_TRANSACTION_TIME`], and before waiting for
+/// the reader.
 fn write_batches(
     store: &ContactStore,
     receiver: mpsc::Receiver<Result<Batch>>,

@@ -450,3 +450,110 @@ fn a_slow_import_does_not_keep_other_writers_out() {
         .unwrap()
         .is_some());
 }
+
+/// Every way an import line is refused: its number and message are reported, it leaves
+/// nothing behind, and the good line after it lands.
+#[test]
+fn each_refused_line_is_reported_and_leaves_nothing() {
+    let email = |n: usize| {
+        format!(r#"[{{"identifier_type":"email","identifier_value":"u{n}@example.com"}}]"#)
+    };
+    let many_identifiers: Vec<String> = (0..101)
+        .map(|i| format!(r#"{{"identifier_type":"external_id","identifier_value":"x{i}"}}"#))
+        .collect();
+    let cases: Vec<(String, &str)> = vec![
+        (
+            format!(
+                r#"{{"identifiers":{},"memories":[{{"id":"mem-1","persona_id":"a"}}],"calls":[{{"id":"mem-1","direction":"inbound","started_at":"2025-07-20T00:00:00Z"}}]}}"#,
+                email(1)
+            ),
+            "Invalid document: uses one record id twice",
+        ),
+        (
+            format!(
+                r#"{{"identifiers":{},"memories":[{{"id":"mem-taken","persona_id":"a"}}]}}"#,
+                email(2)
+            ),
+            "Invalid memory id: belongs to a record that already exists",
+        ),
+        (
+            format!(
+                r#"{{"identifiers":{},"calls":[{{"id":"call-taken","direction":"inbound","started_at":"2025-07-20T00:00:00Z"}}]}}"#,
+                email(3)
+            ),
+            "Invalid call id: belongs to a record that already exists",
+        ),
+        (
+            format!(r#"{{"identifiers":[{}]}}"#, many_identifiers.join(",")),
+            "Invalid identifiers: has too many entries",
+        ),
+        (
+            format!(
+                r#"{{"identifiers":{},"memories":[{{"persona_id":"a"}},{{"persona_id":"a"}}]}}"#,
+                email(4)
+            ),
+            "Invalid memories: two memories have the same scope",
+        ),
+        (
+            format!(
+                r#"{{"identifiers":{},"memories":[{{"persona_id":"a","entities":[{{"entity_type":"o","entity_id":"1"}},{{"entity_type":"o","entity_id":"1"}}]}}]}}"#,
+                email(5)
+            ),
+            "Invalid entities: two entities have the same type and id",
+        ),
+        (
+            format!(
+                r#"{{"name":"{}","identifiers":{}}}"#,
+                "x".repeat(contactstore::transfer::MAX_LINE_BYTES),
+                email(6)
+            ),
+            "Invalid document: line is too long",
+        ),
+    ];
+    let store = ContactStore::open_in_memory().unwrap();
+    let org = store.org("acme").unwrap();
+    let setup = r#"{"identifiers":[{"identifier_type":"email","identifier_value":"setup@example.com"}],"memories":[{"id":"mem-taken","persona_id":"a"}],"calls":[{"id":"call-taken","direction":"inbound","started_at":"2025-07-20T00:00:00Z"}]}"#;
+    org.import(
+        &mut setup.as_bytes(),
+        &ImportOptions::default(),
+        &mut |_| {},
+    )
+    .unwrap();
+    let mut before = Vec::new();
+    org.export(&mut before).unwrap();
+    for (i, (line, message)) in cases.iter().enumerate() {
+        let good = format!(
+            r#"{{"identifiers":[{{"identifier_type":"external_id","identifier_value":"good-{i}"}}]}}"#
+        );
+        let text = format!("{line}\n{good}\n");
+        let summary = org
+            .import(&mut text.as_bytes(), &ImportOptions::default(), &mut |_| {})
+            .unwrap();
+        assert_eq!((summary.imported, summary.rejected), (1, 1), "{message}");
+        assert_eq!(summary.errors[0].line, 1);
+        assert_eq!(summary.errors[0].message, *message);
+        let good_contact = org
+            .find(&IdentifierQuery::external_id(format!("good-{i}")))
+            .unwrap()
+            .unwrap();
+        // Remove the good line's contact again, then the file is as before.
+        org.erase(&good_contact.contact.id).unwrap();
+        let mut after = Vec::new();
+        org.export(&mut after).unwrap();
+        assert!(after == before, "{message} left something behind");
+    }
+    // Invalid UTF-8 is refused the same way.
+    let mut bytes = b"{\"name\":\"\xff\"}\n".to_vec();
+    bytes.extend_from_slice(
+        br#"{"identifiers":[{"identifier_type":"external_id","identifier_value":"utf"}]}"#,
+    );
+    let summary = org
+        .import(
+            &mut bytes.as_slice(),
+            &ImportOptions::default(),
+            &mut |_| {},
+        )
+        .unwrap();
+    assert_eq!(summary.errors[0].message, "Invalid document: is not UTF-8");
+    assert_eq!(summary.imported, 1);
+}

@@ -682,3 +682,19 @@ pub fn floor_bulk_insert(conn: &Connection, rows: &[PlainRow]) {
     }
     conn.prepare_cached("COMMIT").unwrap().execute([]).unwrap();
 }
+
+// Statements the floors of several benches share: the hand-written reads of a contact's
+// identifiers, memories and entities.
+pub const FLOOR_IDENTIFIERS: &str =
+    "SELECT id, identifier_type, identifier_value, is_primary FROM identifier \
+     WHERE org_id = ?1 AND contact_id = ?2 \
+     ORDER BY identifier_type, is_primary DESC, identifier_value";
+pub const FLOOR_MEMORIES: &str =
+    "SELECT id, persona_id, agent_number, summary, facts, recent_messages, open_items, \
+            created_at, updated_at \
+     FROM memory WHERE org_id = ?1 AND contact_id = ?2 ORDER BY created_at, id";
+pub const FLOOR_ENTITIES: &str = "SELECT e.memory_id, e.entity_type, e.entity_id, e.facts, \
+            e.status, e.last_discussed_at, e.notes \
+     FROM memory m JOIN memory_entity e ON e.org_id = m.org_id AND e.memory_id = m.id \
+     WHERE m.org_id = ?1 AND m.contact_id = ?2 \
+     ORDER BY e.memory_id, e.last_discussed_at DESC NULLS LAST, e.entity_type, e.entity_id";
