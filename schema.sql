@@ -1,8 +1,8 @@
--- contactstore schema, version 1.
+-- contactstore schema, version 2.
 --
 -- This file is the current schema and creates a new database in one step. Upgrades of
--- older files are the steps listed in src/schema.rs; a file upgraded from any older
--- version must end up with exactly this schema (tests/schema.rs checks that).
+-- older files are the steps listed in src/storage/sqlite/schema.rs; a file upgraded from any older
+-- version must end up with exactly this schema (tests/migrations.rs checks that).
 --
 -- Conventions
 -- * Every table holding contact data starts with org_id, and every reference to a
@@ -84,43 +84,27 @@ CREATE TABLE memory_entity (
     FOREIGN KEY (org_id, memory_id) REFERENCES memory (org_id, id) ON DELETE CASCADE
 ) WITHOUT ROWID;
 
--- Phone calls with a contact.
-CREATE TABLE call (
-    org_id            TEXT    NOT NULL,
-    id                TEXT    NOT NULL,
-    contact_id        TEXT    NOT NULL,
-    direction         TEXT    NOT NULL CHECK (direction IN ('inbound', 'outbound')),
-    agent_number      TEXT,
-    contact_number    TEXT,
-    started_at        INTEGER NOT NULL,
-    duration_seconds  INTEGER CHECK (duration_seconds >= 0),
-    status            TEXT,
-    summary           TEXT,
-    metadata          TEXT    NOT NULL DEFAULT '{}',
-    PRIMARY KEY (org_id, id),
+-- Calls and SMS conversations with a contact: one record type, by kind
+-- (1 = call, 2 = SMS conversation). amount is a call's duration in seconds (or NULL)
+-- and a conversation's message count. Ids are unique per kind.
+CREATE TABLE activity (
+    org_id          TEXT    NOT NULL,
+    kind            INTEGER NOT NULL CHECK (kind IN (1, 2)),
+    id              TEXT    NOT NULL,
+    contact_id      TEXT    NOT NULL,
+    direction       TEXT    NOT NULL CHECK (direction IN ('inbound', 'outbound')),
+    agent_number    TEXT,
+    contact_number  TEXT,
+    started_at      INTEGER NOT NULL,
+    amount          INTEGER CHECK (amount >= 0 AND (kind = 1 OR amount IS NOT NULL)),
+    status          TEXT,
+    summary         TEXT,
+    metadata        TEXT    NOT NULL DEFAULT '{}',
+    PRIMARY KEY (org_id, kind, id),
     FOREIGN KEY (org_id, contact_id) REFERENCES contact (org_id, id) ON DELETE CASCADE
 ) WITHOUT ROWID;
 
-CREATE INDEX call_by_contact ON call (org_id, contact_id, started_at);
-
--- SMS conversations with a contact.
-CREATE TABLE sms_conversation (
-    org_id           TEXT    NOT NULL,
-    id               TEXT    NOT NULL,
-    contact_id       TEXT    NOT NULL,
-    direction        TEXT    NOT NULL CHECK (direction IN ('inbound', 'outbound')),
-    agent_number     TEXT,
-    contact_number   TEXT,
-    started_at       INTEGER NOT NULL,
-    message_count    INTEGER NOT NULL DEFAULT 0 CHECK (message_count >= 0),
-    status           TEXT,
-    summary          TEXT,
-    metadata         TEXT    NOT NULL DEFAULT '{}',
-    PRIMARY KEY (org_id, id),
-    FOREIGN KEY (org_id, contact_id) REFERENCES contact (org_id, id) ON DELETE CASCADE
-) WITHOUT ROWID;
-
-CREATE INDEX sms_conversation_by_contact ON sms_conversation (org_id, contact_id, started_at);
+CREATE INDEX activity_by_contact ON activity (org_id, contact_id, kind, started_at);
 
 -- The id of a merged-away contact and the contact that survived. Chains are kept flat:
 -- when a surviving contact is itself merged away, its redirects are re-pointed, so a
@@ -168,10 +152,8 @@ INSERT INTO sqlite_stat1 (tbl, idx, stat) VALUES
     ('memory', 'memory', '400000 400000 1'),
     ('memory', 'sqlite_autoindex_memory_1', '400000 400000 2 1'),
     ('memory_entity', 'memory_entity', '2000000 2000000 5 2 1'),
-    ('call', 'call', '1000000 1000000 1'),
-    ('call', 'call_by_contact', '1000000 1000000 3 1'),
-    ('sms_conversation', 'sms_conversation', '1000000 1000000 1'),
-    ('sms_conversation', 'sms_conversation_by_contact', '1000000 1000000 3 1'),
+    ('activity', 'activity', '2000000 2000000 1000000 1'),
+    ('activity', 'activity_by_contact', '2000000 2000000 3 2 1'),
     ('merge_redirect', 'merge_redirect', '100000 100000 1'),
     ('merge_redirect', 'merge_redirect_by_surviving', '100000 100000 2'),
     ('merge_journal', 'merge_journal_by_primary', '100000 100000 2'),

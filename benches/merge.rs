@@ -64,9 +64,10 @@ const F_MOVE_IDENTIFIERS: &str = "UPDATE identifier SET contact_id = ?2, \
          (SELECT identifier_type FROM identifier \
           WHERE org_id = ?1 AND contact_id = ?2 AND is_primary = 1) \
      WHERE org_id = ?1 AND contact_id = ?3";
-const F_MOVE_CALLS: &str = "UPDATE call SET contact_id = ?2 WHERE org_id = ?1 AND contact_id = ?3";
+const F_MOVE_CALLS: &str =
+    "UPDATE activity SET contact_id = ?2 WHERE org_id = ?1 AND contact_id = ?3 AND kind = 1";
 const F_MOVE_SMS: &str =
-    "UPDATE sms_conversation SET contact_id = ?2 WHERE org_id = ?1 AND contact_id = ?3";
+    "UPDATE activity SET contact_id = ?2 WHERE org_id = ?1 AND contact_id = ?3 AND kind = 2";
 const F_MEMORIES: &str = "SELECT id, contact_id = ?2, scope, summary, facts, recent_messages, \
      open_items, created_at FROM memory WHERE org_id = ?1 AND contact_id IN (?2, ?3)";
 const F_MOVE_MEMORY: &str = "UPDATE memory SET contact_id = ?2 WHERE org_id = ?1 AND id = ?3";

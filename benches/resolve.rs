@@ -339,8 +339,11 @@ fn bench(c: &mut Criterion) {
         b.iter_custom(|iters| {
             let requests: Vec<ResolveRequest> = (next_library..next_library + iters)
                 .map(|i| ResolveRequest {
-                    phone_number: Some(phone(i)),
-                    email: Some(email(i)),
+                    identifiers: IdentifierQuery {
+                        phone_number: Some(phone(i)),
+                        email: Some(email(i)),
+                        ..Default::default()
+                    },
                     ..Default::default()
                 })
                 .collect();

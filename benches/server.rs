@@ -12,7 +12,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use contactstore::server::{self, ApiKey, ServeConfig};
-use contactstore::{ContactStore, ResolveRequest};
+use contactstore::{ContactStore, IdentifierQuery, ResolveRequest};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 
 const CLIENTS: usize = 16;
@@ -55,8 +55,11 @@ fn fixture(n: usize) -> PathBuf {
         let org = store.org("bench").unwrap();
         for i in 0..n {
             org.resolve(&ResolveRequest {
-                phone_number: Some(phone(i)),
-                email: Some(format!("user{i}@example.com")),
+                identifiers: IdentifierQuery {
+                    phone_number: Some(phone(i)),
+                    email: Some(format!("user{i}@example.com")),
+                    ..Default::default()
+                },
                 ..Default::default()
             })
             .unwrap();

@@ -34,11 +34,11 @@ const IMPORT_CHUNK: u64 = 100_000;
 const F_CONTACTS: &str = "SELECT id, org_id, name, metadata, created_at, updated_at \
      FROM contact WHERE org_id = ?1 ORDER BY org_id, id";
 const F_CALLS: &str = "SELECT id, contact_id, direction, agent_number, contact_number, \
-     started_at, duration_seconds, status, summary, metadata FROM call \
-     WHERE org_id = ?1 AND contact_id = ?2 ORDER BY started_at DESC, id DESC";
+     started_at, amount, status, summary, metadata FROM activity \
+     WHERE org_id = ?1 AND contact_id = ?2 AND kind = 1 ORDER BY started_at DESC, id DESC";
 const F_SMS: &str = "SELECT id, contact_id, direction, agent_number, contact_number, \
-     started_at, message_count, status, summary, metadata FROM sms_conversation \
-     WHERE org_id = ?1 AND contact_id = ?2 ORDER BY started_at DESC, id DESC";
+     started_at, amount, status, summary, metadata FROM activity \
+     WHERE org_id = ?1 AND contact_id = ?2 AND kind = 2 ORDER BY started_at DESC, id DESC";
 
 /// `"key":` (with a leading comma unless first).
 fn key(out: &mut Vec<u8>, name: &str, first: bool) {

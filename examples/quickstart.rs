@@ -19,7 +19,10 @@ fn main() -> Result<(), contactstore::Error> {
 
     println!("# resolve: an inbound call from (415) 555-0192");
     let call = org.resolve(&ResolveRequest {
-        phone_number: Some("(415) 555-0192".into()),
+        identifiers: IdentifierQuery {
+            phone_number: Some("(415) 555-0192".into()),
+            ..Default::default()
+        },
         name: Some("Sarah Chen".into()),
         persona_id: Some("persona-12345678".into()),
         metadata: Some(json!({"source": "inbound_call"})),
@@ -29,8 +32,11 @@ fn main() -> Result<(), contactstore::Error> {
 
     println!("# resolve: a web form with the same phone and a new email");
     let form = org.resolve(&ResolveRequest {
-        phone_number: Some("+1 415 555 0192".into()),
-        email: Some("Sarah@Example.com".into()),
+        identifiers: IdentifierQuery {
+            phone_number: Some("+1 415 555 0192".into()),
+            email: Some("Sarah@Example.com".into()),
+            ..Default::default()
+        },
         ..Default::default()
     })?;
     print(&form);

@@ -12,7 +12,7 @@
 //!
 //! // A call comes in: find or create the caller.
 //! let call = org.resolve(&ResolveRequest {
-//!     phone_number: Some("(415) 555-0192".into()),
+//!     identifiers: IdentifierQuery::phone("(415) 555-0192"),
 //!     name: Some("Sarah Chen".into()),
 //!     persona_id: Some("persona-12345678".into()),
 //!     ..Default::default()
@@ -21,8 +21,11 @@
 //!
 //! // Later a web form: same person, a new identifier is attached.
 //! let form = org.resolve(&ResolveRequest {
-//!     phone_number: Some("+1 415 555 0192".into()),
-//!     email: Some("Sarah@Example.com".into()),
+//!     identifiers: IdentifierQuery {
+//!         phone_number: Some("+1 415 555 0192".into()),
+//!         email: Some("Sarah@Example.com".into()),
+//!         ..Default::default()
+//!     },
 //!     ..Default::default()
 //! })?;
 //! assert_eq!(form.contact.id, call.contact.id);
@@ -34,52 +37,48 @@
 //! # Ok::<(), contactstore::Error>(())
 //! ```
 //!
-//! The crate's layout follows its concerns: [`normalize`] (identifiers), `db`/`schema`
-//! (opening and migrations), `resolve` and `lookup` (the operations), [`model`] (the
-//! JSON shapes), [`envelope`] (the API's success and error wrappers).
+//! ## Layout
+//!
+//! Arrows point one way: the shells (the `contactstore` command, the HTTP shim in
+//! [`server`]) call the public face ([`ContactStore`], [`Org`]), which calls the rules
+//! (resolve precedence, merge, memory caps, import — private `ops` modules), which
+//! call the storage layer (private `storage`: every SQL statement, one module a
+//! table, behind the interface the rules use). Beneath them all: the data types (the
+//! JSON shapes of contract §5, re-exported here), [`normalize`] (identifiers), the
+//! [`limits`] and their checks, [`Settings`], [`Timestamp`] and the one [`Error`].
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-pub mod activity;
-mod db;
 pub mod envelope;
-pub mod erase;
 mod error;
-mod export;
-pub mod list;
-mod lookup;
-pub mod memory;
-pub mod merge;
-pub mod model;
+pub mod limits;
+mod model;
 pub mod normalize;
-mod resolve;
-mod schema;
+mod ops;
 #[cfg(feature = "serve")]
 pub mod server;
+mod settings;
+mod storage;
 mod store;
 mod timestamp;
-pub mod transfer;
-pub mod update;
 
-pub use activity::{Call, Direction, NewCall, NewSmsConversation, SmsConversation};
-pub use db::{Durability, Settings};
-pub use erase::Erased;
 pub use error::{Error, ErrorCode, Result, StorageError};
-pub use list::{ContactPage, ListOptions, ListedContact};
-pub use memory::{EntityUpdate, MemoryScope};
-pub use merge::{Merged, MoveCounts};
 pub use model::{
-    Channel, Conflict, Contact, ContactDetails, Entity, EntityRef, Identifier, JsonObject, Memory,
-    Message, OpenItem, Priority, Resolved, Role, Scope,
+    Call, Channel, Contact, ContactDetails, Direction, Entity, EntityRef, EntityUpdate, Identifier,
+    IdentifierType, JsonObject, Memory, MemoryScope, Message, MoveCounts, NewCall,
+    NewSmsConversation, OpenItem, Priority, Role, SmsConversation,
 };
-pub use normalize::{IdentifierType, PhoneRegion};
-pub use resolve::{IdentifierQuery, ResolveRequest, MAX_METADATA_BYTES, MAX_NAME_CHARS};
-pub use schema::{APPLICATION_ID, SCHEMA_VERSION};
-pub use store::{AllOrgs, ContactStore, Org, MAX_ORG_ID_CHARS};
+pub use ops::erase::Erased;
+pub use ops::identify::IdentifierQuery;
+pub use ops::list::{ContactPage, ListOptions, ListedContact};
+pub use ops::merge::Merged;
+pub use ops::resolve::{Conflict, ResolveRequest, Resolved};
+pub use ops::transfer::{
+    ExportSummary, ImportOptions, ImportProgress, ImportSummary, LineError, OnConflict,
+};
+pub use ops::update::{ContactUpdate, IdentifierRef, NameChange};
+pub use settings::{Durability, PhoneRegion, Settings};
+pub use storage::sqlite::schema::{APPLICATION_ID, SCHEMA_VERSION};
+pub use store::{AllOrgs, ContactStore, Org};
 pub use timestamp::Timestamp;
-pub use transfer::{
-    ContactDocument, ExportSummary, ImportOptions, ImportProgress, ImportSummary, LineError,
-    OnConflict,
-};
-pub use update::{ContactUpdate, IdentifierRef, NameChange};

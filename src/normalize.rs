@@ -3,134 +3,14 @@
 //!
 //! These are pure functions. Errors name the field and the reason, never the value.
 
-use std::fmt;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::str::FromStr;
 
 use phonenumber::{country, Mode};
-use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-
-/// Longest phone input looked at. Real numbers with formatting fit in well under this;
-/// anything longer is refused before the (comparatively slow) parser sees it.
-pub const MAX_PHONE_INPUT_CHARS: usize = 64;
-/// Longest email address kept (RFC 5321's path limit, as the contract says).
-pub const MAX_EMAIL_CHARS: usize = 254;
-/// Longest external id.
-pub const MAX_EXTERNAL_ID_CHARS: usize = 256;
-
-/// The three kinds of identifier, strongest last in declaration but compared by
-/// [`IdentifierType::strength`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum IdentifierType {
-    /// A phone number, stored in E.164.
-    PhoneNumber,
-    /// An email address, lowercased with an ASCII domain.
-    Email,
-    /// An id from another system (a CRM), compared exactly.
-    ExternalId,
-}
-
-impl IdentifierType {
-    /// All types, in the order identifiers are listed.
-    pub const ALL: [IdentifierType; 3] = [
-        IdentifierType::PhoneNumber,
-        IdentifierType::Email,
-        IdentifierType::ExternalId,
-    ];
-
-    /// The name used in JSON and on the command line.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            IdentifierType::PhoneNumber => "phone_number",
-            IdentifierType::Email => "email",
-            IdentifierType::ExternalId => "external_id",
-        }
-    }
-
-    /// Precedence when identifiers point at different contacts:
-    /// external_id > phone_number > email.
-    pub fn strength(self) -> u8 {
-        match self {
-            IdentifierType::ExternalId => 3,
-            IdentifierType::PhoneNumber => 2,
-            IdentifierType::Email => 1,
-        }
-    }
-
-    /// The code stored in the `identifier_type` column.
-    pub(crate) fn code(self) -> i64 {
-        match self {
-            IdentifierType::PhoneNumber => 1,
-            IdentifierType::Email => 2,
-            IdentifierType::ExternalId => 3,
-        }
-    }
-
-    pub(crate) fn from_code(code: i64) -> Option<Self> {
-        match code {
-            1 => Some(IdentifierType::PhoneNumber),
-            2 => Some(IdentifierType::Email),
-            3 => Some(IdentifierType::ExternalId),
-            _ => None,
-        }
-    }
-}
-
-impl fmt::Display for IdentifierType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for IdentifierType {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Self> {
-        IdentifierType::ALL
-            .into_iter()
-            .find(|t| t.as_str() == s)
-            .ok_or_else(|| {
-                Error::invalid(
-                    "identifier_type",
-                    "must be phone_number, email or external_id",
-                )
-            })
-    }
-}
-
-/// The region used for phone numbers written without a country code (default `US`).
-///
-/// ```
-/// use contactstore::PhoneRegion;
-/// let uk: PhoneRegion = "GB".parse().unwrap();
-/// assert_eq!(uk.to_string(), "GB");
-/// assert!("XX".parse::<PhoneRegion>().is_err());
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PhoneRegion(country::Id);
-
-impl Default for PhoneRegion {
-    fn default() -> Self {
-        PhoneRegion(country::Id::US)
-    }
-}
-
-impl FromStr for PhoneRegion {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Self> {
-        country::Id::from_str(&s.to_ascii_uppercase())
-            .map(PhoneRegion)
-            .map_err(|_| Error::invalid("region", "is not a known ISO 3166 region code"))
-    }
-}
-
-impl fmt::Display for PhoneRegion {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.0.as_ref())
-    }
-}
+use crate::limits::{MAX_EMAIL_CHARS, MAX_EXTERNAL_ID_CHARS, MAX_PHONE_INPUT_CHARS};
+use crate::model::IdentifierType;
+use crate::settings::PhoneRegion;
 
 /// Normalizes a value of the given type; `field` names it in errors.
 ///
@@ -318,22 +198,6 @@ pub fn external_id(input: &str, field: &'static str) -> Result<String> {
     Ok(text.to_owned())
 }
 
-/// Checks a short free-form key such as an org id or persona id: trimmed text,
-/// non-empty, at most `max_chars` characters, no control characters.
-pub(crate) fn key(input: &str, max_chars: usize, field: &'static str) -> Result<String> {
-    let text = input.trim();
-    if text.is_empty() {
-        return Err(Error::invalid(field, "must not be empty"));
-    }
-    if text.chars().count() > max_chars {
-        return Err(Error::invalid(field, "is too long"));
-    }
-    if text.chars().any(char::is_control) {
-        return Err(Error::invalid(field, "contains control characters"));
-    }
-    Ok(text.to_owned())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -496,17 +360,6 @@ mod tests {
                 "{input}"
             );
         }
-    }
-
-    #[test]
-    fn identifier_types_round_trip_their_names_and_codes() {
-        for t in IdentifierType::ALL {
-            assert_eq!(t.as_str().parse::<IdentifierType>().unwrap(), t);
-            assert_eq!(IdentifierType::from_code(t.code()), Some(t));
-        }
-        assert!("phone".parse::<IdentifierType>().is_err());
-        assert!(IdentifierType::ExternalId.strength() > IdentifierType::PhoneNumber.strength());
-        assert!(IdentifierType::PhoneNumber.strength() > IdentifierType::Email.strength());
     }
 
     proptest::proptest! {

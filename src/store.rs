@@ -4,26 +4,22 @@
 use std::io::{BufRead, Write};
 use std::path::Path;
 
-use rusqlite::Connection;
-
-use crate::activity::{self, Call, NewCall, NewSmsConversation, SmsConversation};
-use crate::db::{self, Settings};
-use crate::erase::{self, Erased};
 use crate::error::Result;
-use crate::list::{self, ContactPage, ListOptions};
-use crate::lookup;
-use crate::memory::{self, EntityUpdate, MemoryScope};
-use crate::merge::{self, Merged, Within};
-use crate::model::{ContactDetails, JsonObject, Memory, Message, OpenItem, Resolved};
-use crate::normalize;
-use crate::resolve::{self, IdentifierQuery, ResolveRequest};
-use crate::transfer::{
-    self, ExportSummary, ImportOptions, ImportProgress, ImportSummary, OrgScope,
+use crate::limits;
+use crate::model::{
+    ActivityKind, Call, ContactDetails, EntityUpdate, JsonObject, Memory, MemoryScope, Message,
+    NewCall, NewSmsConversation, OpenItem, SmsConversation,
 };
-use crate::update::{self, ContactUpdate};
-
-/// Longest org id accepted.
-pub const MAX_ORG_ID_CHARS: usize = 128;
+use crate::ops::erase::{self, Erased};
+use crate::ops::identify::IdentifierQuery;
+use crate::ops::list::{self, ContactPage, ListOptions};
+use crate::ops::merge::{self, Merged};
+use crate::ops::resolve::{self, ResolveRequest, Resolved};
+use crate::ops::transfer::{self, ExportSummary, ImportOptions, ImportProgress, ImportSummary};
+use crate::ops::update::{self, ContactUpdate};
+use crate::ops::{activity, lookup, memory};
+use crate::settings::Settings;
+use crate::storage::{Db, OrgScope};
 
 /// An open contactstore database.
 ///
@@ -32,12 +28,12 @@ pub const MAX_ORG_ID_CHARS: usize = 128;
 /// for each other (up to [`Settings::busy_timeout`]) instead of failing.
 ///
 /// ```
-/// use contactstore::{ContactStore, ResolveRequest};
+/// use contactstore::{ContactStore, IdentifierQuery, ResolveRequest};
 ///
 /// let store = ContactStore::open_in_memory()?;
 /// let acme = store.org("acme")?;
 /// let first = acme.resolve(&ResolveRequest {
-///     phone_number: Some("(415) 555-0192".into()),
+///     identifiers: IdentifierQuery::phone("(415) 555-0192"),
 ///     name: Some("Sarah Chen".into()),
 ///     ..Default::default()
 /// })?;
@@ -49,16 +45,14 @@ pub const MAX_ORG_ID_CHARS: usize = 128;
 /// # Ok::<(), contactstore::Error>(())
 /// ```
 pub struct ContactStore {
-    conn: Connection,
-    settings: Settings,
-    wal: db::WalCheckpoints,
+    db: Db,
 }
 
 impl std::fmt::Debug for ContactStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // No path: it may name a person.
         f.debug_struct("ContactStore")
-            .field("settings", &self.settings)
+            .field("settings", self.db.settings())
             .finish_non_exhaustive()
     }
 }
@@ -80,11 +74,8 @@ impl ContactStore {
     /// # Errors
     /// As [`ContactStore::open`].
     pub fn open_with(path: impl AsRef<Path>, settings: Settings) -> Result<Self> {
-        let (conn, wal) = db::open(Some(path.as_ref()), &settings)?;
         Ok(ContactStore {
-            conn,
-            settings,
-            wal,
+            db: Db::open(Some(path.as_ref()), settings)?,
         })
     }
 
@@ -101,17 +92,14 @@ impl ContactStore {
     /// # Errors
     /// [`Error::Storage`](crate::Error::Storage) if SQLite cannot allocate it.
     pub fn open_in_memory_with(settings: Settings) -> Result<Self> {
-        let (conn, wal) = db::open(None, &settings)?;
         Ok(ContactStore {
-            conn,
-            settings,
-            wal,
+            db: Db::open(None, settings)?,
         })
     }
 
     /// The settings the store was opened with.
     pub fn settings(&self) -> &Settings {
-        &self.settings
+        self.db.settings()
     }
 
     /// The view of one org. Every contact operation runs through it; contacts of other
@@ -121,86 +109,17 @@ impl ContactStore {
     /// [`Error::InvalidField`](crate::Error::InvalidField) naming `org_id` if it is empty, longer than 128
     /// characters or contains control characters.
     pub fn org(&self, org_id: &str) -> Result<Org<'_>> {
-        let org_id = normalize::key(org_id, MAX_ORG_ID_CHARS, "org_id")?;
+        let org_id = limits::org_id(org_id)?;
         Ok(Org {
             store: self,
             org_id,
         })
     }
 
-    /// The connection, for operations that manage their own transactions (import).
-    pub(crate) fn connection(&self) -> &Connection {
-        &self.conn
-    }
-
     /// The handle for administration across orgs: export and import of everything.
     /// Ordinary operations go through [`ContactStore::org`].
     pub fn all_orgs(&self) -> AllOrgs<'_> {
         AllOrgs { store: self }
-    }
-
-    /// Runs `f` in one `BEGIN IMMEDIATE` transaction: it waits for other writers, and
-    /// commits only if `f` succeeds (an error rolls everything back).
-    ///
-    /// `SQLITE_BUSY` is retried only where SQLite allows it, until
-    /// [`Settings::busy_timeout`] after the call: a `BEGIN` that got no lock (nothing
-    /// ran yet) and a `COMMIT` that could not finish (the transaction stays open and
-    /// the COMMIT may be repeated). Busy inside `f`, or any other error, rolls back and
-    /// is returned: `f` runs at most once.
-    pub(crate) fn write<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
-        let deadline = std::time::Instant::now() + self.settings.busy_timeout;
-        let tx = db::retry_while_busy(deadline, || Open::begin(&self.conn, "BEGIN IMMEDIATE"))?;
-        let value = f(&self.conn)?;
-        // A busy COMMIT leaves the transaction open and may be repeated.
-        db::retry_while_busy(deadline, || tx.commit())?;
-        self.wal
-            .after_commit(&self.conn, self.settings.busy_timeout);
-        Ok(value)
-    }
-
-    /// Runs `f` in one read transaction, so that its statements see one snapshot.
-    /// (Starting a read snapshot that meets a lock — another process recovering the
-    /// WAL, a checkpoint resetting it — calls SQLite's busy handler, so reads wait up
-    /// to [`Settings::busy_timeout`] as writes do.)
-    pub(crate) fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
-        let tx = Open::begin(&self.conn, "BEGIN DEFERRED")?;
-        let value = f(&self.conn)?;
-        tx.commit()?;
-        Ok(value)
-    }
-}
-
-/// A transaction on the store's connection, begun and committed with cached
-/// statements: every resolve runs one, and parsing `BEGIN` and `COMMIT` anew each time
-/// cost a quarter of a known caller's resolve over the floor. Rolled back when dropped
-/// uncommitted (an error in between).
-struct Open<'c> {
-    conn: &'c Connection,
-    committed: std::cell::Cell<bool>,
-}
-
-impl<'c> Open<'c> {
-    fn begin(conn: &'c Connection, begin: &'static str) -> Result<Self> {
-        conn.prepare_cached(begin)?.execute([])?;
-        Ok(Open {
-            conn,
-            committed: std::cell::Cell::new(false),
-        })
-    }
-
-    fn commit(&self) -> Result<()> {
-        self.conn.prepare_cached("COMMIT")?.execute([])?;
-        self.committed.set(true);
-        Ok(())
-    }
-}
-
-impl Drop for Open<'_> {
-    fn drop(&mut self) {
-        // SQLite may have rolled back already (after SQLITE_FULL, for example).
-        if !self.committed.get() && !self.conn.is_autocommit() {
-            let _ = self.conn.execute_batch("ROLLBACK");
-        }
     }
 }
 
@@ -233,7 +152,7 @@ impl<'s> Org<'s> {
     /// an invalid identifier, name, persona id, agent number or non-object metadata
     /// (nothing is written); [`Error::Storage`](crate::Error::Storage) if the database fails.
     pub fn resolve(&self, request: &ResolveRequest) -> Result<Resolved> {
-        resolve::resolve(self.store, &self.org_id, request)
+        resolve::resolve(&self.store.db, &self.org_id, request)
     }
 
     /// The contact reached by the identifiers (external_id > phone_number > email),
@@ -253,10 +172,11 @@ impl<'s> Org<'s> {
     /// [`Error::MissingIdentifier`](crate::Error::MissingIdentifier) without any identifier; [`Error::InvalidField`](crate::Error::InvalidField) for
     /// an invalid one; [`Error::Storage`](crate::Error::Storage) if the database fails.
     pub fn find(&self, query: &IdentifierQuery) -> Result<Option<ContactDetails>> {
-        let mut ids = query.normalized(self.store.settings.region)?;
+        let mut ids = query.normalized(self.store.settings().region)?;
         self.store
-            .read(|conn| match ids.owners(conn, &self.org_id)?.contact {
-                Some(contact) => lookup::details(conn, contact).map(Some),
+            .db
+            .read(|tx| match ids.owners(tx, &self.org_id)?.contact {
+                Some(contact) => lookup::details(tx, contact).map(Some),
                 None => Ok(None),
             })
     }
@@ -268,9 +188,9 @@ impl<'s> Org<'s> {
     /// [`Error::NotFound`](crate::Error::NotFound) for an unknown id or another org's contact;
     /// [`Error::Storage`](crate::Error::Storage) if the database fails.
     pub fn get(&self, contact_id: &str) -> Result<ContactDetails> {
-        self.store.read(|conn| {
-            let contact = lookup::reached_contact(conn, &self.org_id, contact_id)?;
-            lookup::details(conn, contact)
+        self.store.db.read(|tx| {
+            let contact = lookup::reached_contact(tx, &self.org_id, contact_id)?;
+            lookup::details(tx, contact)
         })
     }
 
@@ -299,7 +219,7 @@ impl<'s> Org<'s> {
     /// an unknown id or another org's contact; [`Error::Storage`](crate::Error::Storage). Nothing is written
     /// on error.
     pub fn update(&self, contact_id: &str, changes: &ContactUpdate) -> Result<ContactDetails> {
-        update::update(self.store, &self.org_id, contact_id, changes)
+        update::update(&self.store.db, &self.org_id, contact_id, changes)
     }
 
     /// One page of the org's contacts, by `created_at` then id, without memories. Pass
@@ -323,11 +243,11 @@ impl<'s> Org<'s> {
     /// [`Error::InvalidField`](crate::Error::InvalidField) for a limit outside 1..=1000 or a cursor list did not
     /// return; [`Error::Storage`](crate::Error::Storage).
     pub fn list(&self, options: &ListOptions) -> Result<ContactPage> {
-        list::list(self.store, &self.org_id, options)
+        list::list(&self.store.db, &self.org_id, options)
     }
 
-    /// Merges `duplicate_id` into `primary_id` in one transaction, following the rules
-    /// of [`crate::merge`]: identifiers, metadata, name, calls, SMS and memory move to
+    /// Merges `duplicate_id` into `primary_id` in one transaction, following the merge
+    /// rules (contract §3): identifiers, metadata, name, calls, SMS and memory move to
     /// the primary, the duplicate is deleted and its id redirects to the primary.
     ///
     /// ```
@@ -347,8 +267,8 @@ impl<'s> Org<'s> {
     /// either id is unknown in this org; [`Error::Storage`](crate::Error::Storage). On any error nothing changes.
     pub fn merge(&self, primary_id: &str, duplicate_id: &str) -> Result<Merged> {
         merge::merge(
-            self.store,
-            Within::Org(&self.org_id),
+            &self.store.db,
+            OrgScope::One(&self.org_id),
             primary_id,
             duplicate_id,
         )
@@ -357,7 +277,7 @@ impl<'s> Org<'s> {
     /// Erases a contact and everything that names it — identifiers, memories and their
     /// entities, calls, SMS conversations, merge redirects and journal rows — in one
     /// transaction, with deleted content zeroed in the file and the WAL truncated
-    /// afterwards (see [`crate::erase`]). The id of a merged-away contact erases the
+    /// afterwards. The id of a merged-away contact erases the
     /// contact it was merged into, which holds that person's data now.
     ///
     /// ```
@@ -375,7 +295,7 @@ impl<'s> Org<'s> {
     /// [`Error::NotFound`](crate::Error::NotFound) for an unknown id or another org's contact (nothing is
     /// written); [`Error::Storage`](crate::Error::Storage) if the database fails (nothing is erased).
     pub fn erase(&self, contact_id: &str) -> Result<Erased> {
-        erase::erase(self.store, &self.org_id, contact_id)
+        erase::erase(&self.store.db, &self.org_id, contact_id)
     }
 
     /// Writes the org's contacts as JSON Lines, one contact document a line, in a
@@ -384,7 +304,7 @@ impl<'s> Org<'s> {
     /// # Errors
     /// [`Error::Io`](crate::Error::Io) if writing fails; [`Error::Storage`](crate::Error::Storage).
     pub fn export(&self, out: &mut dyn Write) -> Result<ExportSummary> {
-        transfer::export(self.store, OrgScope::One(&self.org_id), out)
+        transfer::export(&self.store.db, OrgScope::One(&self.org_id), out)
     }
 
     /// Imports JSON Lines contact documents into this org (their `org_id` is ignored).
@@ -416,7 +336,7 @@ impl<'s> Org<'s> {
         progress: &mut dyn FnMut(ImportProgress),
     ) -> Result<ImportSummary> {
         transfer::import(
-            self.store,
+            &self.store.db,
             OrgScope::One(&self.org_id),
             input,
             options,
@@ -452,11 +372,11 @@ impl<'s> Org<'s> {
     /// ones; [`Error::NotFound`](crate::Error::NotFound) for an unknown contact; [`Error::Storage`](crate::Error::Storage).
     pub fn ensure_memory(&self, contact_id: &str, scope: &MemoryScope) -> Result<Memory> {
         memory::write(
-            self.store,
+            &self.store.db,
             &self.org_id,
             contact_id,
             scope,
-            Box::new(|_, _| Ok(false)),
+            memory::ensure(),
         )
     }
 
@@ -471,7 +391,7 @@ impl<'s> Org<'s> {
         summary: &str,
     ) -> Result<Memory> {
         let change = memory::set_summary(summary.to_owned())?;
-        memory::write(self.store, &self.org_id, contact_id, scope, change)
+        memory::write(&self.store.db, &self.org_id, contact_id, scope, change)
     }
 
     /// Patches the facts: each key is set, and a key set to null is removed.
@@ -486,7 +406,7 @@ impl<'s> Org<'s> {
         patch: &JsonObject,
     ) -> Result<Memory> {
         let change = memory::patch_facts(patch)?;
-        memory::write(self.store, &self.org_id, contact_id, scope, change)
+        memory::write(&self.store.db, &self.org_id, contact_id, scope, change)
     }
 
     /// Appends messages. Messages are kept in timestamp order and only the newest N
@@ -502,7 +422,7 @@ impl<'s> Org<'s> {
     ) -> Result<Memory> {
         let cap = self.store.settings().recent_messages_cap;
         let change = memory::add_messages(messages.to_vec(), cap)?;
-        memory::write(self.store, &self.org_id, contact_id, scope, change)
+        memory::write(&self.store.db, &self.org_id, contact_id, scope, change)
     }
 
     /// Adds an open item (kept in `created_at` order; an identical open item is not
@@ -518,7 +438,7 @@ impl<'s> Org<'s> {
         item: &OpenItem,
     ) -> Result<Memory> {
         let change = memory::add_open_item(item)?;
-        memory::write(self.store, &self.org_id, contact_id, scope, change)
+        memory::write(&self.store.db, &self.org_id, contact_id, scope, change)
     }
 
     /// Closes the open items with this type and description (removes them from
@@ -533,8 +453,8 @@ impl<'s> Org<'s> {
         item_type: &str,
         description: &str,
     ) -> Result<Memory> {
-        let change = memory::close_open_items(item_type.to_owned(), description.to_owned())?;
-        memory::write(self.store, &self.org_id, contact_id, scope, change)
+        let change = memory::close_open_items(item_type, description);
+        memory::write(&self.store.db, &self.org_id, contact_id, scope, change)
     }
 
     /// Creates or updates the entity (`entity_type`, `entity_id`) of the memory: facts
@@ -550,7 +470,7 @@ impl<'s> Org<'s> {
         update: &EntityUpdate,
     ) -> Result<Memory> {
         let change = memory::upsert_entity(update, &self.org_id)?;
-        memory::write(self.store, &self.org_id, contact_id, scope, change)
+        memory::write(&self.store.db, &self.org_id, contact_id, scope, change)
     }
 
     /// Records a call with the contact (numbers normalized; `started_at` now when absent).
@@ -559,7 +479,7 @@ impl<'s> Org<'s> {
     /// [`Error::InvalidField`](crate::Error::InvalidField) for an invalid number, negative duration or non-object
     /// metadata; [`Error::NotFound`](crate::Error::NotFound) for an unknown contact; [`Error::Storage`](crate::Error::Storage).
     pub fn record_call(&self, contact_id: &str, call: &NewCall) -> Result<Call> {
-        activity::record_call(self.store, &self.org_id, contact_id, call)
+        activity::record_call(&self.store.db, &self.org_id, contact_id, call)
     }
 
     /// Records an SMS conversation with the contact.
@@ -571,7 +491,7 @@ impl<'s> Org<'s> {
         contact_id: &str,
         sms: &NewSmsConversation,
     ) -> Result<SmsConversation> {
-        activity::record_sms(self.store, &self.org_id, contact_id, sms)
+        activity::record_sms(&self.store.db, &self.org_id, contact_id, sms)
     }
 
     /// The contact's calls, newest first.
@@ -579,10 +499,8 @@ impl<'s> Org<'s> {
     /// # Errors
     /// [`Error::NotFound`](crate::Error::NotFound) for an unknown contact; [`Error::Storage`](crate::Error::Storage).
     pub fn calls(&self, contact_id: &str) -> Result<Vec<Call>> {
-        self.store.read(|conn| {
-            let contact = lookup::reached_contact(conn, &self.org_id, contact_id)?;
-            activity::calls(conn, &self.org_id, &contact.id)
-        })
+        let rows = activity::list(&self.store.db, &self.org_id, contact_id, ActivityKind::Call)?;
+        Ok(rows.into_iter().map(Call::from).collect())
     }
 
     /// The contact's SMS conversations, newest first.
@@ -590,10 +508,8 @@ impl<'s> Org<'s> {
     /// # Errors
     /// [`Error::NotFound`](crate::Error::NotFound) for an unknown contact; [`Error::Storage`](crate::Error::Storage).
     pub fn sms_conversations(&self, contact_id: &str) -> Result<Vec<SmsConversation>> {
-        self.store.read(|conn| {
-            let contact = lookup::reached_contact(conn, &self.org_id, contact_id)?;
-            activity::sms_conversations(conn, &self.org_id, &contact.id)
-        })
+        let rows = activity::list(&self.store.db, &self.org_id, contact_id, ActivityKind::Sms)?;
+        Ok(rows.into_iter().map(SmsConversation::from).collect())
     }
 }
 
@@ -612,7 +528,7 @@ impl AllOrgs<'_> {
     /// [`Error::Refused`](crate::Error::Refused) `Cannot merge contacts from different orgs` or `Cannot merge a
     /// contact with itself`; [`Error::NotFound`](crate::Error::NotFound); [`Error::Storage`](crate::Error::Storage).
     pub fn merge(&self, primary_id: &str, duplicate_id: &str) -> Result<Merged> {
-        merge::merge(self.store, Within::AnyOrg, primary_id, duplicate_id)
+        merge::merge(&self.store.db, OrgScope::All, primary_id, duplicate_id)
     }
 
     /// Writes every org's contacts as JSON Lines, ordered by org and id.
@@ -620,7 +536,7 @@ impl AllOrgs<'_> {
     /// # Errors
     /// [`Error::Io`](crate::Error::Io) if writing fails; [`Error::Storage`](crate::Error::Storage).
     pub fn export(&self, out: &mut dyn Write) -> Result<ExportSummary> {
-        transfer::export(self.store, OrgScope::All, out)
+        transfer::export(&self.store.db, OrgScope::All, out)
     }
 
     /// Imports documents into the orgs they name (`org_id` is required on each line).
@@ -634,6 +550,6 @@ impl AllOrgs<'_> {
         options: &ImportOptions,
         progress: &mut dyn FnMut(ImportProgress),
     ) -> Result<ImportSummary> {
-        transfer::import(self.store, OrgScope::All, input, options, progress)
+        transfer::import(&self.store.db, OrgScope::All, input, options, progress)
     }
 }

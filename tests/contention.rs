@@ -41,8 +41,11 @@ fn email(k: u64) -> String {
 
 fn resolve_request(k: u64, rng: &mut Rng, child: u64) -> ResolveRequest {
     ResolveRequest {
-        external_id: Some(person(k)),
-        email: rng.chance(50).then(|| email(k)),
+        identifiers: IdentifierQuery {
+            external_id: Some(person(k)),
+            email: rng.chance(50).then(|| email(k)),
+            ..Default::default()
+        },
         name: rng.chance(30).then(|| format!("Person {k}")),
         persona_id: rng.chance(30).then(|| format!("persona-{}", k % 4)),
         metadata: rng

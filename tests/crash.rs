@@ -67,7 +67,10 @@ fn child_work_until_killed() {
                 0..=34 => {
                     let id = org
                         .resolve(&ResolveRequest {
-                            external_id: Some(person(k)),
+                            identifiers: IdentifierQuery {
+                                external_id: Some(person(k)),
+                                ..Default::default()
+                            },
                             name: Some(format!("Person {k}")),
                             persona_id: rng.chance(50).then(|| PERSONA.to_owned()),
                             ..Default::default()

@@ -28,9 +28,11 @@ const PLANTED_PHONE: &str = "+14155550142";
 fn plant(org: &Org<'_>, tag: &str) -> String {
     let id = org
         .resolve(&ResolveRequest {
-            phone_number: Some(PLANTED_PHONE.into()),
-            email: Some(format!("{tag}@example.com")),
-            external_id: Some(format!("crm-{tag}")),
+            identifiers: IdentifierQuery {
+                phone_number: Some(PLANTED_PHONE.into()),
+                email: Some(format!("{tag}@example.com")),
+                external_id: Some(format!("crm-{tag}")),
+            },
             name: Some(format!("Name {tag}")),
             persona_id: Some("persona-1".into()),
             metadata: Some(json!({"note": tag, tag: "key"})),
@@ -115,7 +117,10 @@ fn plant(org: &Org<'_>, tag: &str) -> String {
 /// Another contact, to show erasure touches nothing else.
 fn bystander(org: &Org<'_>) -> String {
     org.resolve(&ResolveRequest {
-        phone_number: Some("+14155550199".into()),
+        identifiers: IdentifierQuery {
+            phone_number: Some("+14155550199".into()),
+            ..Default::default()
+        },
         name: Some("Bystander".into()),
         persona_id: Some("persona-1".into()),
         ..Default::default()
@@ -145,7 +150,10 @@ fn an_erased_contact_is_found_nowhere_in_the_database_wal_or_shm_files() {
     let merged_tag = plant_tag();
     let merged = org
         .resolve(&ResolveRequest {
-            email: Some(format!("{merged_tag}@example.com")),
+            identifiers: IdentifierQuery {
+                email: Some(format!("{merged_tag}@example.com")),
+                ..Default::default()
+            },
             name: Some(format!("Alias {merged_tag}")),
             ..Default::default()
         })

@@ -10,8 +10,9 @@ use std::process::Command;
 
 use common::{dump, tagged, TempDb, WriteWatch};
 use contactstore::{
-    Channel, ContactStore, Direction, EntityUpdate, Error, ErrorCode, ImportOptions, MemoryScope,
-    Message, NewCall, NewSmsConversation, Org, ResolveRequest, Role, Settings, Timestamp,
+    Channel, ContactStore, Direction, EntityUpdate, Error, ErrorCode, IdentifierQuery,
+    ImportOptions, MemoryScope, Message, NewCall, NewSmsConversation, Org, ResolveRequest, Role,
+    Settings, Timestamp,
 };
 use rusqlite::Connection;
 use serde_json::{json, Map, Value};
@@ -34,7 +35,10 @@ fn seed(org: &Org<'_>) -> (String, String) {
     for (name, phone) in [("a", "+14155550101"), ("b", "+14155550102")] {
         let id = org
             .resolve(&ResolveRequest {
-                phone_number: Some(phone.into()),
+                identifiers: IdentifierQuery {
+                    phone_number: Some(phone.into()),
+                    ..Default::default()
+                },
                 name: Some(format!("Contact {name}")),
                 persona_id: Some("persona-1".into()),
                 metadata: Some(Value::Object(big_object(name, 30_000))),
@@ -68,7 +72,10 @@ fn attempt_every_write(org: &Org<'_>, a: &str, b: &str) -> Vec<(&'static str, Re
         (
             "resolve (new contact)",
             org.resolve(&ResolveRequest {
-                phone_number: Some("+14155550199".into()),
+                identifiers: IdentifierQuery {
+                    phone_number: Some("+14155550199".into()),
+                    ..Default::default()
+                },
                 metadata: Some(Value::Object(big_object("new", 60_000))),
                 ..Default::default()
             })
@@ -77,8 +84,11 @@ fn attempt_every_write(org: &Org<'_>, a: &str, b: &str) -> Vec<(&'static str, Re
         (
             "resolve (known contact, new identifier and metadata)",
             org.resolve(&ResolveRequest {
-                phone_number: Some("+14155550101".into()),
-                email: Some("a@example.com".into()),
+                identifiers: IdentifierQuery {
+                    phone_number: Some("+14155550101".into()),
+                    email: Some("a@example.com".into()),
+                    ..Default::default()
+                },
                 metadata: Some(Value::Object(big_object("more", 60_000))),
                 ..Default::default()
             })

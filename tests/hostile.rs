@@ -12,11 +12,11 @@ use std::cell::RefCell;
 use std::mem::ManuallyDrop;
 
 use common::{TempDb, WriteWatch};
-use contactstore::memory::{json_object, message_from_parts, MAX_JSON_DEPTH};
+use contactstore::limits::MAX_JSON_DEPTH;
 use contactstore::{
     normalize, ContactStore, Direction, EntityRef, EntityUpdate, Error, ErrorCode, IdentifierQuery,
-    IdentifierType, ImportOptions, JsonObject, MemoryScope, NewCall, NewSmsConversation, OpenItem,
-    Org, PhoneRegion, Priority, ResolveRequest, Timestamp,
+    IdentifierType, ImportOptions, JsonObject, MemoryScope, Message, NewCall, NewSmsConversation,
+    OpenItem, Org, PhoneRegion, Priority, ResolveRequest, Timestamp,
 };
 use proptest::prelude::*;
 use serde_json::Value;
@@ -100,6 +100,21 @@ fn opt<S: Strategy>(s: S) -> impl Strategy<Value = Option<S::Value>> {
 
 // The store under attack ------------------------------------------------------------
 
+/// Parses a facts argument as the command line does: JSON text that must be an object.
+fn json_object(text: &str, field: &'static str) -> Result<JsonObject, Error> {
+    match serde_json::from_str::<Value>(text) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(_) => Err(Error::InvalidField {
+            field,
+            reason: "must be a JSON object",
+        }),
+        Err(_) => Err(Error::InvalidField {
+            field,
+            reason: "is not valid JSON",
+        }),
+    }
+}
+
 /// One file per test thread, with a known contact, shared by the cases of a property.
 struct Fixture {
     db: TempDb,
@@ -121,7 +136,10 @@ fn with_store<T>(f: impl FnOnce(&Org<'_>, &str, &std::path::Path) -> T) -> T {
                 .org("acme")
                 .unwrap()
                 .resolve(&ResolveRequest {
-                    phone_number: Some("+14155550192".into()),
+                    identifiers: IdentifierQuery {
+                        phone_number: Some("+14155550192".into()),
+                        ..Default::default()
+                    },
                     persona_id: Some("persona-1".into()),
                     ..Default::default()
                 })
@@ -186,12 +204,21 @@ proptest! {
         metadata in opt(hostile_json()),
     ) {
         let request = ResolveRequest {
-            phone_number: phone, email, external_id, name, persona_id, agent_number, metadata,
+            identifiers: IdentifierQuery {
+                phone_number: phone,
+                email,
+                external_id,
+            },
+            name,
+            persona_id,
+            agent_number,
+            metadata,
         };
         with_store(|org, _, path| {
             let watch = WriteWatch::new(path);
             let inputs: Vec<&str> = [
-                &request.phone_number, &request.email, &request.external_id, &request.name,
+                &request.identifiers.phone_number, &request.identifiers.email,
+                &request.identifiers.external_id, &request.name,
                 &request.persona_id, &request.agent_number,
             ]
             .into_iter()
@@ -267,7 +294,7 @@ proptest! {
             let outcome = match which {
                 0 => org.set_summary(contact, &scope, &text),
                 1 => org.patch_facts(contact, &scope, &facts),
-                2 => message_from_parts(&role, &text, &channel, timestamp.as_deref())
+                2 => Message::from_parts(&role, &text, &channel, timestamp.as_deref())
                     .and_then(|m| org.add_messages(contact, &scope, &[m])),
                 3 => org.add_open_item(contact, &scope, &OpenItem {
                     item_type: text.clone(),
@@ -462,7 +489,10 @@ fn json_nested_too_deeply_is_refused_wherever_it_is_accepted() {
     for depth in [MAX_JSON_DEPTH + 1, 128, 129, 1_000, 100_000] {
         // Deep values are leaked, never dropped: serde_json drops them recursively.
         let request = ManuallyDrop::new(ResolveRequest {
-            external_id: Some(format!("deep-{depth}")),
+            identifiers: IdentifierQuery {
+                external_id: Some(format!("deep-{depth}")),
+                ..Default::default()
+            },
             metadata: Some(nested(depth)),
             ..Default::default()
         });
@@ -520,7 +550,10 @@ fn json_nested_too_deeply_is_refused_wherever_it_is_accepted() {
     let value = nested(MAX_JSON_DEPTH);
     let r = org
         .resolve(&ResolveRequest {
-            external_id: Some("deep-ok".into()),
+            identifiers: IdentifierQuery {
+                external_id: Some("deep-ok".into()),
+                ..Default::default()
+            },
             metadata: Some(value.clone()),
             ..Default::default()
         })

@@ -81,8 +81,11 @@ fn seed(org: &Org<'_>) -> Vec<String> {
         .map(|k| {
             let id = org
                 .resolve(&ResolveRequest {
-                    phone_number: Some(phone(k)),
-                    email: Some(email(k)),
+                    identifiers: IdentifierQuery {
+                        phone_number: Some(phone(k)),
+                        email: Some(email(k)),
+                        ..Default::default()
+                    },
                     name: Some(format!("B person {k}")),
                     persona_id: Some("persona-1".into()),
                     metadata: Some(json!({"org": "b"})),
@@ -150,8 +153,11 @@ fn run(a: &Org<'_>, b_ids: &[String], op: &Op) -> Result<(), TestCaseError> {
             persona,
         } => {
             a.resolve(&ResolveRequest {
-                phone_number: Some(phone(*k)),
-                email: with_email.then(|| email(*k)),
+                identifiers: IdentifierQuery {
+                    phone_number: Some(phone(*k)),
+                    email: with_email.then(|| email(*k)),
+                    ..Default::default()
+                },
                 name: Some(format!("A person {k}")),
                 persona_id: persona.then(|| "persona-1".to_owned()),
                 metadata: Some(json!({"org": "a"})),
@@ -260,8 +266,7 @@ const CONTACT_TABLES: &[&str] = &[
     "identifier",
     "memory",
     "memory_entity",
-    "call",
-    "sms_conversation",
+    "activity",
     "merge_redirect",
     "merge_journal",
 ];
@@ -269,22 +274,22 @@ const CONTACT_TABLES: &[&str] = &[
 /// Statements allowed to touch contact data without an org condition, and why.
 const ALL_ORGS_STATEMENTS: &[(&str, &str, &str)] = &[
     (
-        "merge.rs",
+        "contacts.rs",
         "CONTACT_BY_ID_ANY_ORG",
-        "finds a contact by id for the all-orgs handle's merge (Within::AnyOrg only)",
+        "finds a contact by id for the all-orgs handle's merge (OrgScope::All only)",
     ),
     (
-        "merge.rs",
+        "merges.rs",
         "REDIRECT_ANY_ORG",
-        "follows a merged id for the all-orgs handle's merge (Within::AnyOrg only)",
+        "follows a merged id for the all-orgs handle's merge (OrgScope::All only)",
     ),
     (
-        "transfer.rs",
+        "documents.rs",
         "CONTACTS_OF_ALL_ORGS",
         "the all-orgs handle's export (OrgScope::All only)",
     ),
     (
-        "transfer.rs",
+        "contacts.rs",
         "CONTACT_ID_TAKEN",
         "contact ids are unique across orgs (contact_by_id): import asks whether an id \
          is free, and whose it is, to keep or replace it; no contact data is read or shown",

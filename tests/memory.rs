@@ -5,7 +5,6 @@ mod common;
 use std::time::Duration;
 
 use common::{dump, TempDb, WriteWatch};
-use contactstore::memory::message_from_parts;
 use contactstore::{
     Channel, ContactStore, Direction, EntityRef, EntityUpdate, ErrorCode, MemoryScope, Message,
     NewCall, NewSmsConversation, OpenItem, Priority, ResolveRequest, Role, Settings, Timestamp,
@@ -261,7 +260,7 @@ fn bad_memory_input_is_a_bad_request_that_writes_nothing() {
         ("user", "fax", None, "channel"),
         ("user", "sms", Some("23/07/2025"), "timestamp"),
     ] {
-        let err = message_from_parts(role, "hi", channel, timestamp).unwrap_err();
+        let err = Message::from_parts(role, "hi", channel, timestamp).unwrap_err();
         assert_eq!(err.code(), ErrorCode::BadRequest);
         assert!(err.to_string().contains(field), "{err}");
     }

@@ -41,7 +41,10 @@ fn two_contacts(store: &ContactStore) -> (String, String) {
     let org = store.org("acme").unwrap();
     let primary = org
         .resolve(&ResolveRequest {
-            phone_number: Some("+14155550192".into()),
+            identifiers: IdentifierQuery {
+                phone_number: Some("+14155550192".into()),
+                ..Default::default()
+            },
             metadata: Some(json!({"source": "inbound_call", "tier": "gold"})),
             persona_id: Some("persona-1".into()),
             ..Default::default()
@@ -52,9 +55,11 @@ fn two_contacts(store: &ContactStore) -> (String, String) {
     std::thread::sleep(Duration::from_millis(2));
     let duplicate = org
         .resolve(&ResolveRequest {
-            phone_number: Some("+14155550100".into()),
-            email: Some("sarah@example.com".into()),
-            external_id: Some("crm-8812".into()),
+            identifiers: IdentifierQuery {
+                phone_number: Some("+14155550100".into()),
+                email: Some("sarah@example.com".into()),
+                external_id: Some("crm-8812".into()),
+            },
             name: Some("Sarah Chen".into()),
             metadata: Some(json!({"source": "web_signup", "email_verified": true})),
             persona_id: Some("persona-1".into()),
@@ -492,7 +497,7 @@ fn a_merge_failing_in_its_middle_changes_nothing() {
     let before = export(&store);
     let before_rows = dump(&db.path);
     let failure_points = [
-        "BEFORE UPDATE ON call",
+        "BEFORE UPDATE ON activity",
         "AFTER UPDATE ON memory",
         "BEFORE DELETE ON memory",
         "BEFORE DELETE ON contact",
@@ -561,7 +566,10 @@ fn import_on_conflict_merge_merges_into_the_owner() {
     let org = store.org("acme").unwrap();
     let existing = org
         .resolve(&ResolveRequest {
-            phone_number: Some("+14155550192".into()),
+            identifiers: IdentifierQuery {
+                phone_number: Some("+14155550192".into()),
+                ..Default::default()
+            },
             name: Some("Sarah".into()),
             ..Default::default()
         })

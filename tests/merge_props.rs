@@ -340,9 +340,11 @@ fn step(store: &ContactStore, model: &mut [MOrg; 2], op: &Op) -> Result<(), Test
         } => {
             let m = &mut model[*org];
             let request = ResolveRequest {
-                phone_number: phone.map(|(i, s)| PHONES[i][s].to_owned()),
-                email: email.map(|(i, s)| EMAILS[i][s].to_owned()),
-                external_id: external.map(|i| EXTERNAL[i].to_owned()),
+                identifiers: IdentifierQuery {
+                    phone_number: phone.map(|(i, s)| PHONES[i][s].to_owned()),
+                    email: email.map(|(i, s)| EMAILS[i][s].to_owned()),
+                    external_id: external.map(|i| EXTERNAL[i].to_owned()),
+                },
                 name: name.map(|i| NAMES[i].to_owned()),
                 persona_id: p.map(persona),
                 agent_number: None,
@@ -633,7 +635,10 @@ fn build(store: &ContactStore, org: &str, s: &Side) -> String {
     }
     let id = o
         .resolve(&ResolveRequest {
-            phone_number: Some(phone(s.phones[0])),
+            identifiers: IdentifierQuery {
+                phone_number: Some(phone(s.phones[0])),
+                ..Default::default()
+            },
             metadata: Some(Value::Object(metadata)),
             persona_id: Some("p".into()),
             ..Default::default()
@@ -643,14 +648,20 @@ fn build(store: &ContactStore, org: &str, s: &Side) -> String {
         .id;
     for &i in &s.phones[1..] {
         o.resolve(&ResolveRequest {
-            phone_number: Some(phone(s.phones[0])),
+            identifiers: IdentifierQuery {
+                phone_number: Some(phone(s.phones[0])),
+                ..Default::default()
+            },
             ..ResolveRequest::phone(phone(i))
         })
         .unwrap();
     }
     for &i in &s.emails {
         o.resolve(&ResolveRequest {
-            phone_number: Some(phone(s.phones[0])),
+            identifiers: IdentifierQuery {
+                phone_number: Some(phone(s.phones[0])),
+                ..Default::default()
+            },
             ..ResolveRequest::email(email(i))
         })
         .unwrap();

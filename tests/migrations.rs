@@ -34,6 +34,17 @@ fn fixture(version: i64) -> PathBuf {
     fixtures().join(format!("schema-v{version}.db"))
 }
 
+/// The all-orgs export of a fixture, as written by the version that wrote the fixture.
+fn recorded_export(version: i64) -> PathBuf {
+    fixtures().join(format!("schema-v{version}.export.jsonl"))
+}
+
+fn export_all(store: &ContactStore) -> Vec<u8> {
+    let mut out = Vec::new();
+    store.all_orgs().export(&mut out).unwrap();
+    out
+}
+
 /// The fixture copied into a temporary directory (tests never touch the original).
 fn copy_of(version: i64) -> TempDb {
     let db = TempDb::new();
@@ -117,6 +128,7 @@ fn write_the_fixture_of_the_current_schema_version() {
             &mut |_| {},
         )
         .unwrap();
+    std::fs::write(recorded_export(SCHEMA_VERSION), export_all(&store)).unwrap();
     drop(store);
     let conn = Connection::open(&path).unwrap();
     conn.execute_batch("VACUUM").unwrap();
@@ -173,6 +185,10 @@ fn every_released_schema_version_has_a_fixture() {
     for version in 1..=SCHEMA_VERSION {
         let path = fixture(version);
         assert!(path.exists(), "missing {}", path.display());
+        assert!(
+            recorded_export(version).exists(),
+            "missing the export of v{version}"
+        );
         assert_eq!(header(&path), (version, APPLICATION_ID), "v{version}");
         // Small enough to keep in the repository.
         assert!(std::fs::metadata(&path).unwrap().len() < 256 * 1024);
@@ -195,6 +211,22 @@ fn each_fixture_upgrades_to_the_schema_a_new_file_gets_and_keeps_its_data() {
         let conn = Connection::open(&db.path).unwrap();
         assert!(reliability::integrity_problems(&conn).is_empty());
         assert!(reliability::invariant_violations(&conn).is_empty());
+    }
+}
+
+/// An upgrade changes how data is stored, never what it is: the upgraded file exports
+/// the very bytes the fixture's own version exported.
+#[test]
+fn each_upgraded_fixture_exports_the_bytes_its_version_exported() {
+    for version in 1..=SCHEMA_VERSION {
+        let db = copy_of(version);
+        let store = ContactStore::open(&db.path).unwrap();
+        let expected = std::fs::read(recorded_export(version)).unwrap();
+        assert!(!expected.is_empty());
+        assert!(
+            export_all(&store) == expected,
+            "v{version}: the export differs from the one recorded with the fixture"
+        );
     }
 }
 

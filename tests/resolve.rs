@@ -16,9 +16,11 @@ fn store() -> ContactStore {
 
 fn full_request() -> ResolveRequest {
     ResolveRequest {
-        phone_number: Some("(415) 555-0192".into()),
-        email: Some("Sarah@Example.com".into()),
-        external_id: Some("crm-8812".into()),
+        identifiers: IdentifierQuery {
+            phone_number: Some("(415) 555-0192".into()),
+            email: Some("Sarah@Example.com".into()),
+            external_id: Some("crm-8812".into()),
+        },
         name: Some("Sarah Chen".into()),
         persona_id: None,
         agent_number: None,
@@ -117,8 +119,11 @@ fn resolve_attaches_new_identifiers_as_primary_only_for_missing_types() {
     // A known phone plus a new email: the email is attached as the email primary.
     let second = org
         .resolve(&ResolveRequest {
-            phone_number: Some("+14155550192".into()),
-            email: Some("sarah@example.com".into()),
+            identifiers: IdentifierQuery {
+                phone_number: Some("+14155550192".into()),
+                email: Some("sarah@example.com".into()),
+                ..Default::default()
+            },
             ..Default::default()
         })
         .unwrap();
@@ -126,8 +131,11 @@ fn resolve_attaches_new_identifiers_as_primary_only_for_missing_types() {
     assert_eq!(second.contact.id, first.contact.id);
     // A new phone together with the known email: attached, but not primary.
     org.resolve(&ResolveRequest {
-        phone_number: Some("+14155550100".into()),
-        email: Some("sarah@example.com".into()),
+        identifiers: IdentifierQuery {
+            phone_number: Some("+14155550100".into()),
+            email: Some("sarah@example.com".into()),
+            ..Default::default()
+        },
         ..Default::default()
     })
     .unwrap();
@@ -155,7 +163,10 @@ fn resolve_never_overwrites_name_or_metadata() {
     let store = store();
     let org = store.org("acme").unwrap();
     org.resolve(&ResolveRequest {
-        phone_number: Some("+14155550192".into()),
+        identifiers: IdentifierQuery {
+            phone_number: Some("+14155550192".into()),
+            ..Default::default()
+        },
         name: Some("Sarah Chen".into()),
         metadata: Some(json!({"source": "inbound_call", "tier": "gold"})),
         ..Default::default()
@@ -163,7 +174,10 @@ fn resolve_never_overwrites_name_or_metadata() {
     .unwrap();
     let r = org
         .resolve(&ResolveRequest {
-            phone_number: Some("+14155550192".into()),
+            identifiers: IdentifierQuery {
+                phone_number: Some("+14155550192".into()),
+                ..Default::default()
+            },
             name: Some("S. Chen".into()),
             metadata: Some(json!({"source": "web_form", "language": "en"})),
             ..Default::default()
@@ -184,7 +198,10 @@ fn resolve_fills_an_empty_name() {
     assert_eq!(first.contact.name, None);
     let r = org
         .resolve(&ResolveRequest {
-            phone_number: Some("+14155550192".into()),
+            identifiers: IdentifierQuery {
+                phone_number: Some("+14155550192".into()),
+                ..Default::default()
+            },
             name: Some("  Sarah Chen ".into()),
             ..Default::default()
         })
@@ -211,7 +228,10 @@ fn a_resolve_that_changes_nothing_writes_nothing() {
     assert_eq!(again.contact.updated_at, first.contact.updated_at);
     // A subset of what is known, and a name when one exists, change nothing either.
     org.resolve(&ResolveRequest {
-        email: Some("sarah@example.com".into()),
+        identifiers: IdentifierQuery {
+            email: Some("sarah@example.com".into()),
+            ..Default::default()
+        },
         name: Some("Other".into()),
         metadata: Some(json!({"source": "x"})),
         ..Default::default()
@@ -222,7 +242,10 @@ fn a_resolve_that_changes_nothing_writes_nothing() {
     // While a change moves updated_at.
     let changed = org
         .resolve(&ResolveRequest {
-            email: Some("sarah@example.com".into()),
+            identifiers: IdentifierQuery {
+                email: Some("sarah@example.com".into()),
+                ..Default::default()
+            },
             metadata: Some(json!({"new_key": 1})),
             ..Default::default()
         })
@@ -247,8 +270,11 @@ fn strongest_identifier_wins_and_conflicts_are_reported_not_moved() {
     // phone > email
     let r = org
         .resolve(&ResolveRequest {
-            phone_number: Some("+14155550192".into()),
-            email: Some("sarah@example.com".into()),
+            identifiers: IdentifierQuery {
+                phone_number: Some("+14155550192".into()),
+                email: Some("sarah@example.com".into()),
+                ..Default::default()
+            },
             ..Default::default()
         })
         .unwrap();
@@ -304,8 +330,11 @@ fn weaker_identifiers_still_find_when_the_strongest_is_unknown() {
         .unwrap();
     let r = org
         .resolve(&ResolveRequest {
-            external_id: Some("crm-1".into()),
-            email: Some("sarah@example.com".into()),
+            identifiers: IdentifierQuery {
+                external_id: Some("crm-1".into()),
+                email: Some("sarah@example.com".into()),
+                ..Default::default()
+            },
             ..Default::default()
         })
         .unwrap();
@@ -320,14 +349,20 @@ fn resolve_ensures_the_memory_of_a_scope_once() {
     let store = store();
     let org = store.org("acme").unwrap();
     let by_persona = ResolveRequest {
-        phone_number: Some("+14155550192".into()),
+        identifiers: IdentifierQuery {
+            phone_number: Some("+14155550192".into()),
+            ..Default::default()
+        },
         persona_id: Some("persona-12345678".into()),
         ..Default::default()
     };
     let r = org.resolve(&by_persona).unwrap();
     org.resolve(&by_persona).unwrap();
     let by_agent = ResolveRequest {
-        phone_number: Some("+14155550192".into()),
+        identifiers: IdentifierQuery {
+            phone_number: Some("+14155550192".into()),
+            ..Default::default()
+        },
         agent_number: Some("(415) 555-0100".into()),
         ..Default::default()
     };
@@ -465,7 +500,10 @@ fn bad_input_is_rejected_without_echo_and_without_writes() {
         // A valid identifier does not let an invalid one through.
         (
             ResolveRequest {
-                email: Some("nope".into()),
+                identifiers: IdentifierQuery {
+                    email: Some("nope".into()),
+                    ..Default::default()
+                },
                 ..ok()
             },
             "email",

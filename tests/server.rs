@@ -330,7 +330,7 @@ fn an_oversized_body_is_400() {
     // Valid JSON, over the 128 KiB limit.
     let body = format!(
         r#"{{"phone_number": "(415) 555-0192", "name": "{}"}}"#,
-        "x".repeat(server::MAX_BODY_BYTES)
+        "x".repeat(contactstore::limits::MAX_BODY_BYTES)
     );
     let request = format!(
         "POST /v1/contacts/resolve HTTP/1.1\r\nHost: localhost\r\nauthorization: {ACME}\r\n\
@@ -345,7 +345,7 @@ fn an_oversized_body_is_400() {
         ("BAD_REQUEST", "Invalid request body: larger than 128 KiB")
     );
     // A body within the limit with the largest metadata the library takes is fine.
-    let big = "y".repeat(contactstore::MAX_METADATA_BYTES - 100);
+    let big = "y".repeat(contactstore::limits::MAX_METADATA_BYTES - 100);
     let (status, v) = shim.resolve(
         ACME,
         json!({"phone_number": "(415) 555-0192", "metadata": {"notes": big}}),

@@ -504,7 +504,7 @@ fn each_refused_line_is_reported_and_leaves_nothing() {
         (
             format!(
                 r#"{{"name":"{}","identifiers":{}}}"#,
-                "x".repeat(contactstore::transfer::MAX_LINE_BYTES),
+                "x".repeat(contactstore::limits::MAX_LINE_BYTES),
                 email(6)
             ),
             "Invalid document: line is too long",

@@ -18,8 +18,11 @@ fn sarah(store: &ContactStore) -> String {
         .org("acme")
         .unwrap()
         .resolve(&ResolveRequest {
-            phone_number: Some("+14155550192".into()),
-            email: Some("sarah@example.com".into()),
+            identifiers: IdentifierQuery {
+                phone_number: Some("+14155550192".into()),
+                email: Some("sarah@example.com".into()),
+                ..Default::default()
+            },
             name: Some("Sarah".into()),
             metadata: Some(json!({"source": "call", "tier": "gold"})),
             ..Default::default()
@@ -239,7 +242,10 @@ fn create(store: &ContactStore, org: &str, n: usize, tag: &str) -> Vec<String> {
     (0..n)
         .map(|i| {
             o.resolve(&ResolveRequest {
-                email: Some(format!("{tag}{i}@example.com")),
+                identifiers: IdentifierQuery {
+                    email: Some(format!("{tag}{i}@example.com")),
+                    ..Default::default()
+                },
                 name: Some(format!("{tag} {i}")),
                 ..Default::default()
             })
@@ -288,7 +294,10 @@ fn list_filters_by_update_time_and_name_prefix() {
     create(&store, "acme", 3, "Sarah");
     create(&store, "acme", 2, "sam");
     org.resolve(&ResolveRequest {
-        email: Some("pct@example.com".into()),
+        identifiers: IdentifierQuery {
+            email: Some("pct@example.com".into()),
+            ..Default::default()
+        },
         name: Some("50% off".into()),
         ..Default::default()
     })
@@ -429,8 +438,11 @@ fn listed_identifiers_match_get_even_with_filters() {
     let org = store.org("acme").unwrap();
     for i in 0..6 {
         org.resolve(&ResolveRequest {
-            phone_number: Some(format!("+1415555{:04}", 100 + i)),
-            email: Some(format!("u{i}@example.com")),
+            identifiers: IdentifierQuery {
+                phone_number: Some(format!("+1415555{:04}", 100 + i)),
+                email: Some(format!("u{i}@example.com")),
+                ..Default::default()
+            },
             name: Some(if i % 2 == 0 {
                 format!("Sam {i}")
             } else {

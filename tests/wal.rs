@@ -6,11 +6,14 @@
 //!   every read of the library is), is always one commit behind the checkpoint that
 //!   follows each commit: on its own, SQLite then seldom resets the WAL (24 MiB seen
 //!   for 23 MiB written). The store forces the reset past 4,000 frames (about 16 MiB,
-//!   see `WalCheckpoints` in src/db.rs). Figure: the largest WAL seen.
+//!   see `WalCheckpoints` in src/storage/sqlite/wal.rs). Figure: the largest WAL seen.
 //! * A reader that keeps one snapshot open pins the WAL: it grows with every write
 //!   until that reader ends, however the library is configured. The second test shows
 //!   it, and that the WAL starts over once the reader lets go. Long-lived read
 //!   transactions are the caller's to avoid.
+//!
+//! * A large import commits many batches in a row: it goes through the same
+//!   checkpointing, so the WAL stays within the same bound under such a reader.
 //!
 //! `cargo test --test wal -- --nocapture` prints the figures; `CONTACTSTORE_LONG=1`
 //! writes ten times as much.
@@ -22,7 +25,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use common::TempDb;
-use contactstore::{ContactStore, MemoryScope, ResolveRequest};
+use contactstore::{ContactStore, ImportOptions, MemoryScope, ResolveRequest};
 use reliability::{long_run, wal_size};
 use rusqlite::Connection;
 
@@ -65,35 +68,66 @@ fn write_summaries(store: &ContactStore, ids: &[String], n: usize, db: &std::pat
     largest
 }
 
+/// A thread reading one contact without pause — each get one short read transaction
+/// — and noting the largest WAL it sees.
+struct Reader {
+    stop: Arc<AtomicBool>,
+    reads: Arc<AtomicU64>,
+    largest: Arc<AtomicU64>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl Reader {
+    fn start(path: &std::path::Path, id: &str) -> Reader {
+        let stop = Arc::new(AtomicBool::new(false));
+        let reads = Arc::new(AtomicU64::new(0));
+        let largest = Arc::new(AtomicU64::new(0));
+        let thread = {
+            let (path, id) = (path.to_owned(), id.to_owned());
+            let (stop, reads, largest) = (stop.clone(), reads.clone(), largest.clone());
+            std::thread::spawn(move || {
+                let store = ContactStore::open(&path).unwrap();
+                let org = store.org("acme").unwrap();
+                while !stop.load(Ordering::Relaxed) {
+                    org.get(&id).unwrap();
+                    reads.fetch_add(1, Ordering::Relaxed);
+                    largest.fetch_max(wal_size(&path), Ordering::Relaxed);
+                }
+            })
+        };
+        Reader {
+            stop,
+            reads,
+            largest,
+            thread,
+        }
+    }
+
+    /// Notes a WAL size seen elsewhere.
+    fn saw(&self, size: u64) {
+        self.largest.fetch_max(size, Ordering::Relaxed);
+    }
+
+    /// Stops the reader; returns (reads, largest WAL seen).
+    fn stop(self) -> (u64, u64) {
+        self.stop.store(true, Ordering::Relaxed);
+        self.thread.join().unwrap();
+        (
+            self.reads.load(Ordering::Relaxed),
+            self.largest.load(Ordering::Relaxed),
+        )
+    }
+}
+
 #[test]
 fn the_wal_stays_bounded_under_a_reader_that_never_pauses() {
     let db = TempDb::new();
     let store = ContactStore::open(&db.path).unwrap();
     let ids = contacts(&store);
-    let stop = Arc::new(AtomicBool::new(false));
-    let reads = Arc::new(AtomicU64::new(0));
-    let reader = {
-        let (path, stop, reads, id) = (
-            db.path.clone(),
-            Arc::clone(&stop),
-            Arc::clone(&reads),
-            ids[0].clone(),
-        );
-        std::thread::spawn(move || {
-            let store = ContactStore::open(&path).unwrap();
-            let org = store.org("acme").unwrap();
-            // No pause between reads: each get is one short read transaction.
-            while !stop.load(Ordering::Relaxed) {
-                org.get(&id).unwrap();
-                reads.fetch_add(1, Ordering::Relaxed);
-            }
-        })
-    };
+    let reader = Reader::start(&db.path, &ids[0]);
     let n = writes();
     let largest = write_summaries(&store, &ids, n, &db.path);
-    stop.store(true, Ordering::Relaxed);
-    reader.join().unwrap();
-    let reads = reads.load(Ordering::Relaxed);
+    let (reads, _) = reader.stop();
     println!(
         "wal: largest WAL {:.1} MiB over {n} writes of 4 KiB summaries ({:.0} MiB of pages \
          written) with {reads} reads running without pause",
@@ -160,5 +194,54 @@ fn a_reader_holding_one_snapshot_lets_the_wal_grow_until_it_lets_go() {
         after <= pinned + 1024 * 1024,
         "the file is reused, not grown: {:.1} MiB",
         after as f64 / MIB
+    );
+}
+
+#[test]
+fn a_large_import_keeps_the_wal_bounded_under_a_reader_that_never_pauses() {
+    let db = TempDb::new();
+    let store = ContactStore::open(&db.path).unwrap();
+    let ids = contacts(&store);
+    let reader = Reader::start(&db.path, &ids[0]);
+    // Lines of about 2 KiB each: a contact with a memory summary.
+    let lines = writes() * 10;
+    let mut input = Vec::with_capacity(lines * 2200);
+    for i in 0..lines {
+        let summary = format!("{i:08}").repeat(256);
+        input.extend_from_slice(
+            format!(
+                r#"{{"identifiers":[{{"identifier_type":"external_id","identifier_value":"imported-{i}"}}],"memories":[{{"persona_id":"p","summary":"{summary}"}}]}}"#
+            )
+            .as_bytes(),
+        );
+        input.push(b'\n');
+    }
+    let org = store.org("acme").unwrap();
+    let summary = org
+        .import(
+            &mut input.as_slice(),
+            &ImportOptions::default(),
+            &mut |_| {
+                reader.saw(wal_size(&db.path));
+            },
+        )
+        .unwrap();
+    let (reads, largest) = reader.stop();
+    assert_eq!(summary.imported, lines as u64, "{summary:?}");
+    println!(
+        "wal: importing {lines} lines ({:.0} MiB of JSON) with {reads} reads running without \
+         pause: largest WAL {:.1} MiB",
+        input.len() as f64 / MIB,
+        largest as f64 / MIB
+    );
+    assert!(reads > 100, "the reader must run alongside the import");
+    assert!(
+        input.len() as u64 > 2 * BOUND,
+        "the import must write more than the bound"
+    );
+    assert!(
+        largest <= BOUND,
+        "the WAL reached {:.1} MiB",
+        largest as f64 / MIB
     );
 }

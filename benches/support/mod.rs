@@ -1,4 +1,4 @@
-//! Shared by the benches and `examples/bench_report.rs`: the size setting, generated
+//! Shared by the benches and the report tool (`tools/bench-report`): the size setting, generated
 //! identifiers, the cached fixture databases, JSON Lines generators and the floor's raw
 //! connection.
 //!
@@ -496,7 +496,8 @@ pub fn fixture(n: u64) -> Fixture {
     }
 }
 
-fn remove_db(path: &Path) {
+/// Removes a database file with its `-wal`, `-shm` and `-journal` files.
+pub fn remove_db(path: &Path) {
     for suffix in ["", "-wal", "-shm", "-journal"] {
         let mut p = path.as_os_str().to_owned();
         p.push(suffix);

@@ -11,7 +11,7 @@
 //! Every answer is an [`Envelope`](crate::envelope::Envelope), the same JSON the
 //! command line prints. Status codes: 200 on success (a find without a match
 //! included); 400 `BAD_REQUEST` for a refused request or a body that is not the JSON
-//! the endpoint takes (or is over [`MAX_BODY_BYTES`]); 401 `UNAUTHORIZED` without a
+//! the endpoint takes (or is over [`MAX_BODY_BYTES`](crate::limits::MAX_BODY_BYTES)); 401 `UNAUTHORIZED` without a
 //! known API key; 404 `NOT_FOUND` for an unknown contact or path; 405
 //! `METHOD_NOT_ALLOWED`; 500 `INTERNAL_ERROR` when storage fails. Messages never
 //! repeat what the request carried.
@@ -48,18 +48,10 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
-use crate::db::Settings;
-use crate::error::{Error, Result};
-use crate::store::ContactStore;
-use crate::timestamp::Timestamp;
+use crate::{limits, ContactStore, Error, Result, Settings, Timestamp};
 
 /// The address served when none is given: loopback, port 8787.
 pub const DEFAULT_LISTEN: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 8787);
-
-/// Largest request body accepted (128 KiB): room for the largest metadata object the
-/// library takes ([`MAX_METADATA_BYTES`](crate::MAX_METADATA_BYTES)) and every other
-/// field. A larger body is refused with 400 before it is read further.
-pub const MAX_BODY_BYTES: usize = 128 * 1024;
 
 /// A function given every finished request (see [`RequestLog`]).
 pub type RequestLogger = Arc<dyn Fn(&RequestLog<'_>) + Send + Sync>;
@@ -99,7 +91,7 @@ impl ApiKey {
                 "contains spaces or control characters",
             ));
         }
-        let org_id = crate::normalize::key(org_id, crate::store::MAX_ORG_ID_CHARS, "org_id")?;
+        let org_id = limits::org_id(org_id)?;
         Ok(ApiKey { key, org_id })
     }
 

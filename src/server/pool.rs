@@ -11,9 +11,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use tokio::sync::Semaphore;
 
-use crate::db::Settings;
-use crate::error::{Error, Result};
-use crate::store::{ContactStore, Org};
+use crate::{ContactStore, Error, Org, Result, Settings};
 
 /// Why a store call produced no result of its own.
 #[derive(Debug)]

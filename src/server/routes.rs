@@ -20,10 +20,10 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::pool::{CallError, Stores};
-use super::{RequestLog, RequestLogger, MAX_BODY_BYTES};
+use super::{RequestLog, RequestLogger};
 use crate::envelope::{Envelope, ErrorBody};
-use crate::error::{Error, ErrorCode};
-use crate::resolve::{IdentifierQuery, ResolveRequest};
+use crate::limits::MAX_BODY_BYTES;
+use crate::{Error, ErrorCode, IdentifierQuery, ResolveRequest};
 
 /// What every handler shares.
 pub(crate) struct App {

@@ -74,10 +74,8 @@ pub const INVARIANTS: &[(&str, &str)] = &[
     ),
     (
         "every call's and conversation's contact exists",
-        "SELECT (SELECT count(*) FROM call a LEFT JOIN contact c \
-                 ON c.org_id = a.org_id AND c.id = a.contact_id WHERE c.id IS NULL) \
-              + (SELECT count(*) FROM sms_conversation a LEFT JOIN contact c \
-                 ON c.org_id = a.org_id AND c.id = a.contact_id WHERE c.id IS NULL)",
+        "SELECT count(*) FROM activity a LEFT JOIN contact c \
+         ON c.org_id = a.org_id AND c.id = a.contact_id WHERE c.id IS NULL",
     ),
     (
         "no contact of a merged id remains",

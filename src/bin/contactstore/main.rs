@@ -7,17 +7,21 @@ use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Parser, Subcommand};
+mod activity;
+mod contact;
+mod memory;
 #[cfg(feature = "serve")]
 mod serve;
 mod transfer;
 
+use activity::{CallCommand, SmsCommand};
+use contact::{IdentifierArgs, ListArgs, ResolveArgs, UpdateArgs};
+use memory::MemoryCommand;
+
 use contactstore::envelope::Envelope;
-use contactstore::memory::{json_object, message_from_parts};
 use contactstore::{
-    ContactStore, ContactUpdate, EntityRef, EntityUpdate, Error, ErrorCode, IdentifierQuery,
-    IdentifierRef, IdentifierType, ImportOptions, JsonObject, ListOptions, Memory, MemoryScope,
-    NewCall, NewSmsConversation, OnConflict, OpenItem, Org, PhoneRegion, ResolveRequest, Settings,
+    ContactStore, Error, ErrorCode, ImportOptions, JsonObject, OnConflict, PhoneRegion, Settings,
     Timestamp,
 };
 use serde::Serialize;
@@ -130,290 +134,12 @@ enum Command {
     },
 }
 
-#[derive(Args, Debug)]
-struct UpdateArgs {
-    /// The contact's id.
-    contact_id: String,
-    /// Set the name.
-    #[arg(long, conflicts_with = "clear_name")]
-    name: Option<String>,
-    /// Clear the name.
-    #[arg(long)]
-    clear_name: bool,
-    /// Metadata keys to set, as a JSON object; null removes a key.
-    #[arg(long)]
-    metadata: Option<String>,
-    /// Add a phone number (repeatable).
-    #[arg(long)]
-    add_phone: Vec<String>,
-    /// Add an email (repeatable).
-    #[arg(long)]
-    add_email: Vec<String>,
-    /// Add an external id (repeatable).
-    #[arg(long)]
-    add_external_id: Vec<String>,
-    /// Remove an identifier, as TYPE:VALUE (repeatable), e.g. email:old@example.com.
-    #[arg(long, value_name = "TYPE:VALUE")]
-    remove: Vec<String>,
-    /// Make an identifier the primary of its type, as TYPE:VALUE (repeatable).
-    #[arg(long, value_name = "TYPE:VALUE")]
-    primary: Vec<String>,
-}
-
-#[derive(Args, Debug)]
-struct ListArgs {
-    /// Page size, 1 to 1000.
-    #[arg(long, default_value_t = 50)]
-    limit: usize,
-    /// The next_cursor of the previous page.
-    #[arg(long)]
-    cursor: Option<String>,
-    /// Only contacts updated at or after this RFC 3339 instant.
-    #[arg(long)]
-    updated_since: Option<String>,
-    /// Only names starting with this (case-insensitive).
-    #[arg(long)]
-    name_prefix: Option<String>,
-    /// Include each contact's identifiers.
-    #[arg(long)]
-    with_identifiers: bool,
-}
-
 #[derive(clap::ValueEnum, Clone, Copy, Debug)]
 enum ConflictPolicy {
     /// Reject the line.
     Reject,
     /// Merge the line into the contact that owns its identifier.
     Merge,
-}
-
-#[derive(Args, Debug)]
-struct ScopeArgs {
-    /// The persona whose memory this is.
-    #[arg(long)]
-    persona_id: Option<String>,
-    /// The agent number whose memory this is (when no persona id is given).
-    #[arg(long)]
-    agent_number: Option<String>,
-}
-
-impl ScopeArgs {
-    fn scope(&self) -> MemoryScope {
-        MemoryScope {
-            persona_id: self.persona_id.clone(),
-            agent_number: self.agent_number.clone(),
-        }
-    }
-}
-
-#[derive(Subcommand, Debug)]
-enum MemoryCommand {
-    /// Show the memory (created empty if missing).
-    Show {
-        /// The contact's id.
-        contact_id: String,
-        #[command(flatten)]
-        scope: ScopeArgs,
-    },
-    /// Replace the summary.
-    SetSummary {
-        /// The contact's id.
-        contact_id: String,
-        #[command(flatten)]
-        scope: ScopeArgs,
-        /// The new summary.
-        summary: String,
-    },
-    /// Set facts from a JSON object; a key set to null is removed.
-    PatchFacts {
-        /// The contact's id.
-        contact_id: String,
-        #[command(flatten)]
-        scope: ScopeArgs,
-        /// A JSON object, e.g. '{"timezone":"America/Los_Angeles"}'.
-        facts: String,
-    },
-    /// Append a message (the newest 50 are kept).
-    AddMessage {
-        /// The contact's id.
-        contact_id: String,
-        #[command(flatten)]
-        scope: ScopeArgs,
-        /// user, assistant or system.
-        #[arg(long)]
-        role: String,
-        /// voice, sms, email or chat.
-        #[arg(long)]
-        channel: String,
-        /// What was said.
-        #[arg(long)]
-        content: String,
-        /// When (RFC 3339); now by default.
-        #[arg(long)]
-        timestamp: Option<String>,
-    },
-    /// Add an open item.
-    AddOpenItem {
-        /// The contact's id.
-        contact_id: String,
-        #[command(flatten)]
-        scope: ScopeArgs,
-        /// Item type, e.g. follow_up.
-        #[arg(long = "type")]
-        item_type: String,
-        /// What is to be done.
-        #[arg(long)]
-        description: String,
-        /// low, medium, high or urgent.
-        #[arg(long, default_value = "medium")]
-        priority: String,
-        /// The entity it concerns, as TYPE:ID (e.g. order:order-8821).
-        #[arg(long)]
-        related_to: Option<String>,
-        /// When it was opened (RFC 3339); now by default.
-        #[arg(long)]
-        created_at: Option<String>,
-    },
-    /// Close the open items with this type and description.
-    CloseOpenItem {
-        /// The contact's id.
-        contact_id: String,
-        #[command(flatten)]
-        scope: ScopeArgs,
-        /// Item type.
-        #[arg(long = "type")]
-        item_type: String,
-        /// Its description, exactly.
-        #[arg(long)]
-        description: String,
-    },
-    /// Create or update an entity (an order, a booking) of the memory.
-    UpsertEntity {
-        /// The contact's id.
-        contact_id: String,
-        #[command(flatten)]
-        scope: ScopeArgs,
-        /// Entity type, e.g. order.
-        #[arg(long)]
-        entity_type: String,
-        /// Entity id, e.g. order-8821.
-        #[arg(long)]
-        entity_id: String,
-        /// Facts to set as a JSON object; null removes a key.
-        #[arg(long)]
-        facts: Option<String>,
-        /// Status, e.g. in_transit.
-        #[arg(long)]
-        status: Option<String>,
-        /// When it was last discussed (RFC 3339).
-        #[arg(long)]
-        last_discussed_at: Option<String>,
-        /// Notes (replacing earlier notes).
-        #[arg(long)]
-        notes: Option<String>,
-    },
-}
-
-#[derive(Args, Debug)]
-struct ActivityArgs {
-    /// The contact's id.
-    contact_id: String,
-    /// inbound or outbound.
-    #[arg(long)]
-    direction: String,
-    /// The agent's number.
-    #[arg(long)]
-    agent_number: Option<String>,
-    /// The contact's number.
-    #[arg(long)]
-    contact_number: Option<String>,
-    /// When it started (RFC 3339); now by default.
-    #[arg(long)]
-    started_at: Option<String>,
-    /// Status, e.g. completed.
-    #[arg(long)]
-    status: Option<String>,
-    /// Summary.
-    #[arg(long)]
-    summary: Option<String>,
-    /// Metadata as a JSON object.
-    #[arg(long)]
-    metadata: Option<String>,
-}
-
-#[derive(Subcommand, Debug)]
-enum CallCommand {
-    /// Record a call.
-    Record {
-        #[command(flatten)]
-        call: ActivityArgs,
-        /// Duration in seconds.
-        #[arg(long)]
-        duration: Option<i64>,
-    },
-    /// List the contact's calls, newest first.
-    List {
-        /// The contact's id.
-        contact_id: String,
-    },
-}
-
-#[derive(Subcommand, Debug)]
-enum SmsCommand {
-    /// Record an SMS conversation.
-    Record {
-        #[command(flatten)]
-        sms: ActivityArgs,
-        /// Number of messages.
-        #[arg(long, default_value_t = 0)]
-        message_count: i64,
-    },
-    /// List the contact's SMS conversations, newest first.
-    List {
-        /// The contact's id.
-        contact_id: String,
-    },
-}
-
-#[derive(Args, Debug)]
-struct IdentifierArgs {
-    /// Phone number in any usual spelling, e.g. "(415) 555-0192" or +14155550192.
-    #[arg(long)]
-    phone: Option<String>,
-    /// Email address.
-    #[arg(long)]
-    email: Option<String>,
-    /// Id in another system (a CRM), compared exactly.
-    #[arg(long)]
-    external_id: Option<String>,
-}
-
-#[derive(Args, Debug)]
-struct ResolveArgs {
-    #[command(flatten)]
-    identifiers: IdentifierArgs,
-    /// Name, used only if the contact has none.
-    #[arg(long)]
-    name: Option<String>,
-    /// Persona whose memory of the contact must exist afterwards.
-    #[arg(long)]
-    persona_id: Option<String>,
-    /// Agent phone number, the memory scope when no persona id is given.
-    #[arg(long)]
-    agent_number: Option<String>,
-    /// Metadata as a JSON object; only keys the contact lacks are added.
-    #[arg(long)]
-    metadata: Option<String>,
-}
-
-impl IdentifierArgs {
-    fn query(&self) -> IdentifierQuery {
-        IdentifierQuery {
-            phone_number: self.phone.clone(),
-            email: self.email.clone(),
-            external_id: self.external_id.clone(),
-        }
-    }
 }
 
 fn main() -> ExitCode {
@@ -436,50 +162,30 @@ fn main() -> ExitCode {
     }
 }
 
-/// Runs the command and prints its success envelope.
+/// Runs the command and prints its success envelope. Arguments become a library
+/// request before the store is opened, so a bad argument creates no file.
 fn run(cli: &Cli) -> Result<(), Error> {
     let region: PhoneRegion = cli.region.parse()?;
     let settings = Settings::default().region(region);
+    let store = || ContactStore::open_with(&cli.db, settings.clone());
     match &cli.command {
         Command::Resolve(args) => {
-            let metadata = args
-                .metadata
-                .as_deref()
-                .map(|text| {
-                    serde_json::from_str::<Value>(text)
-                        .map_err(|_| invalid("metadata", "is not valid JSON"))
-                })
-                .transpose()?;
-            let request = ResolveRequest {
-                phone_number: args.identifiers.phone.clone(),
-                email: args.identifiers.email.clone(),
-                external_id: args.identifiers.external_id.clone(),
-                name: args.name.clone(),
-                persona_id: args.persona_id.clone(),
-                agent_number: args.agent_number.clone(),
-                metadata,
-            };
-            let store = ContactStore::open_with(&cli.db, settings)?;
-            print_success(store.org(one_org(cli)?)?.resolve(&request)?)
+            let request = args.request()?;
+            print_success(store()?.org(one_org(cli)?)?.resolve(&request)?)
         }
         Command::Find(args) => {
-            let store = ContactStore::open_with(&cli.db, settings)?;
-            print_json(&Envelope::success_optional(
-                store.org(one_org(cli)?)?.find(&args.query())?,
-            ));
+            let found = store()?.org(one_org(cli)?)?.find(&args.query())?;
+            print_json(&Envelope::success_optional(found));
             Ok(())
         }
-        Command::Get { contact_id } => {
-            let store = ContactStore::open_with(&cli.db, settings)?;
-            print_success(store.org(one_org(cli)?)?.get(contact_id)?)
-        }
+        Command::Get { contact_id } => print_success(store()?.org(one_org(cli)?)?.get(contact_id)?),
         #[cfg(feature = "serve")]
         Command::Serve(args) => serve::run(cli, args, region),
         Command::Merge {
             primary_id,
             duplicate_id,
         } => {
-            let store = ContactStore::open_with(&cli.db, settings)?;
+            let store = store()?;
             if cli.all_orgs {
                 print_success(store.all_orgs().merge(primary_id, duplicate_id)?)
             } else {
@@ -487,88 +193,34 @@ fn run(cli: &Cli) -> Result<(), Error> {
             }
         }
         Command::Update(args) => {
-            let changes = update_from(args)?;
-            let store = ContactStore::open_with(&cli.db, settings)?;
+            let changes = args.changes()?;
             print_success(
-                store
+                store()?
                     .org(one_org(cli)?)?
                     .update(&args.contact_id, &changes)?,
             )
         }
         Command::List(args) => {
-            let options = ListOptions {
-                limit: Some(args.limit),
-                cursor: args.cursor.clone(),
-                updated_since: optional_timestamp(args.updated_since.as_deref(), "updated_since")?,
-                name_prefix: args.name_prefix.clone(),
-                with_identifiers: args.with_identifiers,
-            };
-            let store = ContactStore::open_with(&cli.db, settings)?;
-            print_success(store.org(one_org(cli)?)?.list(&options)?)
+            let options = args.options()?;
+            print_success(store()?.org(one_org(cli)?)?.list(&options)?)
         }
         Command::Erase { contact_id } => {
-            let store = ContactStore::open_with(&cli.db, settings)?;
-            print_success(store.org(one_org(cli)?)?.erase(contact_id)?)
+            print_success(store()?.org(one_org(cli)?)?.erase(contact_id)?)
         }
         Command::Memory(command) => {
-            let store = ContactStore::open_with(&cli.db, settings)?;
-            print_success(memory(&store.org(one_org(cli)?)?, command)?)
+            print_success(memory::run(&store()?.org(one_org(cli)?)?, command)?)
         }
-        Command::Call(CallCommand::Record { call, duration }) => {
-            let new = NewCall {
-                direction: call.direction.parse()?,
-                agent_number: call.agent_number.clone(),
-                contact_number: call.contact_number.clone(),
-                started_at: optional_timestamp(call.started_at.as_deref(), "started_at")?,
-                duration_seconds: *duration,
-                status: call.status.clone(),
-                summary: call.summary.clone(),
-                metadata: optional_object(call.metadata.as_deref(), "metadata")?,
-            };
-            let store = ContactStore::open_with(&cli.db, settings)?;
-            print_success(
-                store
-                    .org(one_org(cli)?)?
-                    .record_call(&call.contact_id, &new)?,
-            )
-        }
-        Command::Call(CallCommand::List { contact_id }) => {
-            let store = ContactStore::open_with(&cli.db, settings)?;
-            print_success(store.org(one_org(cli)?)?.calls(contact_id)?)
-        }
-        Command::Sms(SmsCommand::Record { sms, message_count }) => {
-            let new = NewSmsConversation {
-                direction: sms.direction.parse()?,
-                agent_number: sms.agent_number.clone(),
-                contact_number: sms.contact_number.clone(),
-                started_at: optional_timestamp(sms.started_at.as_deref(), "started_at")?,
-                message_count: *message_count,
-                status: sms.status.clone(),
-                summary: sms.summary.clone(),
-                metadata: optional_object(sms.metadata.as_deref(), "metadata")?,
-            };
-            let store = ContactStore::open_with(&cli.db, settings)?;
-            print_success(
-                store
-                    .org(one_org(cli)?)?
-                    .record_sms(&sms.contact_id, &new)?,
-            )
-        }
-        Command::Sms(SmsCommand::List { contact_id }) => {
-            let store = ContactStore::open_with(&cli.db, settings)?;
-            print_success(store.org(one_org(cli)?)?.sms_conversations(contact_id)?)
-        }
+        Command::Call(command) => activity::call(&store()?.org(one_org(cli)?)?, command),
+        Command::Sms(command) => activity::sms(&store()?.org(one_org(cli)?)?, command),
         Command::Import { file, on_conflict } => {
-            let store = ContactStore::open_with(&cli.db, settings)?;
             let options = ImportOptions::default().on_conflict(match on_conflict {
                 ConflictPolicy::Reject => OnConflict::Reject,
                 ConflictPolicy::Merge => OnConflict::Merge,
             });
-            print_success(transfer::import(cli, &store, file, &options)?)
+            print_success(transfer::import(cli, &store()?, file, &options)?)
         }
         Command::Export { file } => {
-            let store = ContactStore::open_with(&cli.db, settings)?;
-            let summary = transfer::export(cli, &store, file)?;
+            let summary = transfer::export(cli, &store()?, file)?;
             if file == "-" {
                 // stdout carries only the documents.
                 eprintln!(
@@ -583,119 +235,13 @@ fn run(cli: &Cli) -> Result<(), Error> {
     }
 }
 
-fn memory(org: &Org<'_>, command: &MemoryCommand) -> Result<Memory, Error> {
-    match command {
-        MemoryCommand::Show { contact_id, scope } => org.ensure_memory(contact_id, &scope.scope()),
-        MemoryCommand::SetSummary {
-            contact_id,
-            scope,
-            summary,
-        } => org.set_summary(contact_id, &scope.scope(), summary),
-        MemoryCommand::PatchFacts {
-            contact_id,
-            scope,
-            facts,
-        } => org.patch_facts(contact_id, &scope.scope(), &json_object(facts, "facts")?),
-        MemoryCommand::AddMessage {
-            contact_id,
-            scope,
-            role,
-            channel,
-            content,
-            timestamp,
-        } => {
-            let message = message_from_parts(role, content, channel, timestamp.as_deref())?;
-            org.add_messages(contact_id, &scope.scope(), &[message])
-        }
-        MemoryCommand::AddOpenItem {
-            contact_id,
-            scope,
-            item_type,
-            description,
-            priority,
-            related_to,
-            created_at,
-        } => {
-            let related_to = related_to
-                .as_deref()
-                .map(|r| {
-                    r.split_once(':')
-                        .map(|(t, i)| EntityRef {
-                            entity_type: t.to_owned(),
-                            entity_id: i.to_owned(),
-                        })
-                        .ok_or(invalid("related_to", "must be TYPE:ID"))
-                })
-                .transpose()?;
-            let item = OpenItem {
-                item_type: item_type.clone(),
-                description: description.clone(),
-                created_at: optional_timestamp(created_at.as_deref(), "created_at")?
-                    .unwrap_or_else(Timestamp::now),
-                priority: priority.parse()?,
-                related_to,
-            };
-            org.add_open_item(contact_id, &scope.scope(), &item)
-        }
-        MemoryCommand::CloseOpenItem {
-            contact_id,
-            scope,
-            item_type,
-            description,
-        } => org.close_open_items(contact_id, &scope.scope(), item_type, description),
-        MemoryCommand::UpsertEntity {
-            contact_id,
-            scope,
-            entity_type,
-            entity_id,
-            facts,
-            status,
-            last_discussed_at,
-            notes,
-        } => {
-            let update = EntityUpdate {
-                entity_type: entity_type.clone(),
-                entity_id: entity_id.clone(),
-                facts: optional_object(facts.as_deref(), "facts")?,
-                status: status.clone(),
-                last_discussed_at: optional_timestamp(
-                    last_discussed_at.as_deref(),
-                    "last_discussed_at",
-                )?,
-                notes: notes.clone(),
-            };
-            org.upsert_entity(contact_id, &scope.scope(), &update)
-        }
+/// Parses a JSON object argument (facts, metadata) with a field-naming error.
+fn json_object(text: &str, field: &'static str) -> Result<JsonObject, Error> {
+    match serde_json::from_str::<Value>(text) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(_) => Err(invalid(field, "must be a JSON object")),
+        Err(_) => Err(invalid(field, "is not valid JSON")),
     }
-}
-
-fn update_from(args: &UpdateArgs) -> Result<ContactUpdate, Error> {
-    let mut changes = ContactUpdate {
-        metadata: optional_object(args.metadata.as_deref(), "metadata")?,
-        ..ContactUpdate::default()
-    };
-    if let Some(name) = &args.name {
-        changes = changes.name(name.clone());
-    }
-    if args.clear_name {
-        changes = changes.clear_name();
-    }
-    for (kind, values) in [
-        (IdentifierType::PhoneNumber, &args.add_phone),
-        (IdentifierType::Email, &args.add_email),
-        (IdentifierType::ExternalId, &args.add_external_id),
-    ] {
-        for value in values {
-            changes = changes.add(kind, value.clone());
-        }
-    }
-    for r in &args.remove {
-        changes.remove.push(IdentifierRef::parse(r)?);
-    }
-    for r in &args.primary {
-        changes.primary.push(IdentifierRef::parse(r)?);
-    }
-    Ok(changes)
 }
 
 fn optional_object(text: Option<&str>, field: &'static str) -> Result<JsonObject, Error> {

@@ -5,16 +5,17 @@
 //! Everything is validated before anything is written, and `updated_at` moves only if
 //! something changed, so applying the same update twice changes nothing the second time.
 
-use rusqlite::{Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 
+use super::fold::patch_object;
+use super::lookup::{details, reached_contact};
+use super::resolve::new_identifier;
 use crate::error::{Error, Result};
-use crate::lookup;
-use crate::memory::{check_facts, patch_object};
-use crate::model::{ContactDetails, JsonObject};
-use crate::normalize::{self, IdentifierType, PhoneRegion};
-use crate::resolve::{has_primary, insert_identifier, to_json, valid_name};
-use crate::store::ContactStore;
+use crate::limits;
+use crate::model::{ContactDetails, IdentifierType, JsonObject};
+use crate::normalize;
+use crate::settings::PhoneRegion;
+use crate::storage::{Db, Owner, Tx};
 use crate::timestamp::Timestamp;
 
 /// What to do with the contact's name.
@@ -141,13 +142,13 @@ struct Valid {
 
 fn validate(update: &ContactUpdate, region: PhoneRegion) -> Result<Valid> {
     let name = match &update.name {
-        NameChange::Set(n) => match valid_name(Some(n))? {
+        NameChange::Set(n) => match limits::name(Some(n))? {
             Some(n) => NameChange::Set(n),
             None => NameChange::Clear, // a blank name is no name
         },
         other => other.clone(),
     };
-    check_facts(&update.metadata, "metadata")?;
+    limits::facts(&update.metadata, "metadata")?;
     let all = |refs: &[IdentifierRef]| -> Result<Vec<(IdentifierType, String)>> {
         refs.iter().map(|r| r.normalized(region)).collect()
     };
@@ -160,137 +161,124 @@ fn validate(update: &ContactUpdate, region: PhoneRegion) -> Result<Valid> {
     })
 }
 
-const OWNER: &str = "SELECT contact_id, is_primary FROM identifier \
-     WHERE org_id = ?1 AND identifier_type = ?2 AND identifier_value = ?3";
-const DELETE_IDENTIFIER: &str = "DELETE FROM identifier \
-     WHERE org_id = ?1 AND identifier_type = ?2 AND identifier_value = ?3";
-const COUNT_IDENTIFIERS: &str =
-    "SELECT count(*) FROM identifier WHERE org_id = ?1 AND contact_id = ?2";
-const PROMOTE_FIRST_OF_TYPE: &str = "UPDATE identifier SET is_primary = 1 \
-     WHERE org_id = ?1 AND identifier_type = ?3 AND identifier_value = \
-        (SELECT identifier_value FROM identifier \
-         WHERE org_id = ?1 AND contact_id = ?2 AND identifier_type = ?3 \
-         ORDER BY identifier_value LIMIT 1)";
-const CLEAR_PRIMARY_OF_TYPE: &str = "UPDATE identifier SET is_primary = 0 \
-     WHERE org_id = ?1 AND contact_id = ?2 AND identifier_type = ?3 AND is_primary = 1";
-const SET_PRIMARY: &str = "UPDATE identifier SET is_primary = 1 \
-     WHERE org_id = ?1 AND identifier_type = ?2 AND identifier_value = ?3";
-const SAVE_CONTACT: &str =
-    "UPDATE contact SET name = ?3, metadata = ?4, updated_at = ?5 WHERE org_id = ?1 AND id = ?2";
-
-fn owner(
-    conn: &Connection,
-    org: &str,
-    kind: IdentifierType,
-    value: &str,
-) -> Result<Option<(String, bool)>> {
-    Ok(conn
-        .prepare_cached(OWNER)?
-        .query_row((org, kind.code(), value), |r| Ok((r.get(0)?, r.get(1)?)))
-        .optional()?)
-}
-
+/// Updates in one transaction: the name, the metadata patch, identifiers to add, to
+/// remove, and to make primary, in that order. See [`crate::Org::update`].
 pub(crate) fn update(
-    store: &ContactStore,
+    db: &Db,
     org: &str,
     contact_id: &str,
     update: &ContactUpdate,
 ) -> Result<ContactDetails> {
-    let valid = validate(update, store.settings().region)?;
-    store.write(|tx| {
-        let mut contact = lookup::reached_contact(tx, org, contact_id)?;
+    let valid = validate(update, db.settings().region)?;
+    db.write(|tx| {
+        let mut contact = reached_contact(tx, org, contact_id)?;
         let id = contact.id.clone();
-        let mut changed = false;
-
         let name = match &valid.name {
             NameChange::Keep => contact.name.clone(),
             NameChange::Set(n) => Some(n.clone()),
             NameChange::Clear => None,
         };
-        changed |= name != contact.name;
+        let mut changed = name != contact.name;
         contact.name = name;
         changed |= patch_object(&mut contact.metadata, &valid.metadata);
-        check_facts(&contact.metadata, "metadata")?;
-
-        for (kind, value) in &valid.add {
-            match owner(tx, org, *kind, value)? {
-                Some((o, _)) if o == id => {}
-                Some(_) => {
-                    return Err(Error::invalid(
-                        kind.as_str(),
-                        "already belongs to another contact",
-                    ))
-                }
-                None => {
-                    let primary = !has_primary(tx, org, &id, *kind)?;
-                    insert_identifier(tx, org, &id, *kind, value, primary)?;
-                    changed = true;
-                }
-            }
-        }
-        for (kind, value) in &valid.remove {
-            match owner(tx, org, *kind, value)? {
-                Some((o, was_primary)) if o == id => {
-                    tx.prepare_cached(DELETE_IDENTIFIER)?
-                        .execute((org, kind.code(), value))?;
-                    if was_primary {
-                        tx.prepare_cached(PROMOTE_FIRST_OF_TYPE)?.execute((
-                            org,
-                            &id,
-                            kind.code(),
-                        ))?;
-                    }
-                    changed = true;
-                }
-                // Already gone: removing it again changes nothing, so an update can be
-                // re-applied.
-                None => {}
-                Some(_) => {
-                    return Err(Error::invalid(
-                        kind.as_str(),
-                        "is not an identifier of this contact",
-                    ))
-                }
-            }
-        }
-        let remaining: i64 = tx
-            .prepare_cached(COUNT_IDENTIFIERS)?
-            .query_row((org, &id), |r| r.get(0))?;
-        if remaining == 0 {
+        limits::facts(&contact.metadata, "metadata")?;
+        changed |= add_identifiers(tx, org, &id, &valid.add)?;
+        changed |= remove_identifiers(tx, org, &id, &valid.remove)?;
+        if tx.count_identifiers(org, &id)? == 0 {
             return Err(Error::invalid(
                 "identifiers",
                 "a contact keeps at least one identifier",
             ));
         }
-        for (kind, value) in &valid.primary {
-            match owner(tx, org, *kind, value)? {
-                Some((o, true)) if o == id => {}
-                Some((o, false)) if o == id => {
-                    tx.prepare_cached(CLEAR_PRIMARY_OF_TYPE)?
-                        .execute((org, &id, kind.code()))?;
-                    tx.prepare_cached(SET_PRIMARY)?
-                        .execute((org, kind.code(), value))?;
-                    changed = true;
-                }
-                _ => {
-                    return Err(Error::invalid(
-                        kind.as_str(),
-                        "is not an identifier of this contact",
-                    ))
-                }
-            }
-        }
-
+        changed |= make_primaries(tx, org, &id, &valid.primary)?;
         if changed {
             contact.updated_at = Timestamp::now();
-            tx.prepare_cached(SAVE_CONTACT)?.execute((
-                org,
-                &id,
-                &contact.name,
-                to_json(&contact.metadata),
-                contact.updated_at,
-            ))?;
+            tx.save_contact(&contact)?;
         }
-        lookup::details(tx, contact)
+        details(tx, contact)
     })
+}
+
+fn add_identifiers(
+    tx: &dyn Tx,
+    org: &str,
+    id: &str,
+    add: &[(IdentifierType, String)],
+) -> Result<bool> {
+    let mut changed = false;
+    for (kind, value) in add {
+        match tx.identifier_owner(org, *kind, value)? {
+            Some(o) if o.contact_id == id => {}
+            Some(_) => {
+                return Err(Error::invalid(
+                    kind.as_str(),
+                    "already belongs to another contact",
+                ))
+            }
+            None => {
+                let primary = !tx.has_primary(org, id, *kind)?;
+                tx.insert_identifier(org, &new_identifier(id, *kind, value, primary))?;
+                changed = true;
+            }
+        }
+    }
+    Ok(changed)
+}
+
+fn remove_identifiers(
+    tx: &dyn Tx,
+    org: &str,
+    id: &str,
+    remove: &[(IdentifierType, String)],
+) -> Result<bool> {
+    let mut changed = false;
+    for (kind, value) in remove {
+        match tx.identifier_owner(org, *kind, value)? {
+            Some(Owner {
+                contact_id,
+                is_primary,
+            }) if contact_id == id => {
+                tx.delete_identifier(org, *kind, value)?;
+                if is_primary {
+                    tx.promote_first_identifier(org, id, *kind)?;
+                }
+                changed = true;
+            }
+            // Already gone: removing it again changes nothing, so an update can be
+            // re-applied.
+            None => {}
+            Some(_) => {
+                return Err(Error::invalid(
+                    kind.as_str(),
+                    "is not an identifier of this contact",
+                ))
+            }
+        }
+    }
+    Ok(changed)
+}
+
+fn make_primaries(
+    tx: &dyn Tx,
+    org: &str,
+    id: &str,
+    primary: &[(IdentifierType, String)],
+) -> Result<bool> {
+    let mut changed = false;
+    for (kind, value) in primary {
+        match tx.identifier_owner(org, *kind, value)? {
+            Some(o) if o.contact_id == id && o.is_primary => {}
+            Some(o) if o.contact_id == id => {
+                tx.make_primary(org, id, *kind, value)?;
+                changed = true;
+            }
+            _ => {
+                return Err(Error::invalid(
+                    kind.as_str(),
+                    "is not an identifier of this contact",
+                ))
+            }
+        }
+    }
+    Ok(changed)
 }

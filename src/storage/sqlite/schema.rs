@@ -7,18 +7,55 @@
 //!
 //! Rules for editing this file: never edit, remove or reorder a shipped step; a new
 //! schema change is a new step appended to [`UPGRADES`] *and* the same change made in
-//! `schema.sql`. The tests check that a file upgraded from each old version ends up
-//! with the schema `schema.sql` creates.
+//! `schema.sql` (with the very same `CREATE` text: SQLite keeps it, and the tests
+//! compare it). The tests check that a file upgraded from each old version ends up
+//! with the schema `schema.sql` creates, and keeps its data.
 
 use rusqlite::{Connection, TransactionBehavior};
 
 use crate::error::{Error, Result};
 
 /// The schema `schema.sql` creates.
-pub const SCHEMA_SQL: &str = include_str!("../schema.sql");
+pub(crate) const SCHEMA_SQL: &str = include_str!("../../../schema.sql");
+
+/// One upgrade step: SQL run as a batch.
+pub(crate) type Step = &'static str;
 
 /// `UPGRADES[i]` takes a file from version `i + 1` to version `i + 2`.
-const UPGRADES: &[&str] = &[];
+const UPGRADES: &[Step] = &[
+    // 2: calls and SMS conversations in one `activity` table.
+    "CREATE TABLE activity (
+    org_id          TEXT    NOT NULL,
+    kind            INTEGER NOT NULL CHECK (kind IN (1, 2)),
+    id              TEXT    NOT NULL,
+    contact_id      TEXT    NOT NULL,
+    direction       TEXT    NOT NULL CHECK (direction IN ('inbound', 'outbound')),
+    agent_number    TEXT,
+    contact_number  TEXT,
+    started_at      INTEGER NOT NULL,
+    amount          INTEGER CHECK (amount >= 0 AND (kind = 1 OR amount IS NOT NULL)),
+    status          TEXT,
+    summary         TEXT,
+    metadata        TEXT    NOT NULL DEFAULT '{}',
+    PRIMARY KEY (org_id, kind, id),
+    FOREIGN KEY (org_id, contact_id) REFERENCES contact (org_id, id) ON DELETE CASCADE
+) WITHOUT ROWID;
+     CREATE INDEX activity_by_contact ON activity (org_id, contact_id, kind, started_at);
+     INSERT INTO activity (org_id, kind, id, contact_id, direction, agent_number,
+         contact_number, started_at, amount, status, summary, metadata)
+     SELECT org_id, 1, id, contact_id, direction, agent_number, contact_number,
+         started_at, duration_seconds, status, summary, metadata FROM call;
+     INSERT INTO activity (org_id, kind, id, contact_id, direction, agent_number,
+         contact_number, started_at, amount, status, summary, metadata)
+     SELECT org_id, 2, id, contact_id, direction, agent_number, contact_number,
+         started_at, message_count, status, summary, metadata FROM sms_conversation;
+     DROP TABLE call;
+     DROP TABLE sms_conversation;
+     DELETE FROM sqlite_stat1 WHERE tbl IN ('call', 'sms_conversation');
+     INSERT INTO sqlite_stat1 (tbl, idx, stat) VALUES
+         ('activity', 'activity', '2000000 2000000 1000000 1'),
+         ('activity', 'activity_by_contact', '2000000 2000000 3 2 1');",
+];
 
 /// The schema version this build writes: one more than the number of upgrade steps.
 pub const SCHEMA_VERSION: i64 = 1 + UPGRADES.len() as i64;
@@ -89,12 +126,12 @@ pub(crate) fn migrate(conn: &Connection) -> Result<()> {
     let version = check_compatible(&tx)?.user_version;
     if version == 0 {
         tx.execute_batch(SCHEMA_SQL)?;
-        // Load the statistics schema.sql just wrote into this connection's planner
-        // (other connections read them when they open).
-        tx.execute_batch("ANALYZE sqlite_schema")?;
     } else {
         upgrade_from(&tx, version)?;
     }
+    // Load the statistics the schema wrote into this connection's planner (other
+    // connections read them when they open).
+    tx.execute_batch("ANALYZE sqlite_schema")?;
     tx.pragma_update(None, "application_id", APPLICATION_ID)?;
     tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
     tx.commit()?;

@@ -5,21 +5,15 @@
 //! costs the same at the start of a million contacts as at the end, and contacts
 //! created while paging never shift the pages already handed out.
 
-use rusqlite::Connection;
+use std::collections::HashMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::lookup;
-use std::collections::HashMap;
-
+use crate::limits::{self, DEFAULT_PAGE_SIZE, MAX_RECORD_ID_CHARS};
 use crate::model::{Contact, Identifier};
-use crate::store::ContactStore;
+use crate::storage::{Db, ListPosition, PageQuery, Tx};
 use crate::timestamp::Timestamp;
-
-/// Default page size.
-pub const DEFAULT_PAGE_SIZE: usize = 50;
-/// Largest page size.
-pub const MAX_PAGE_SIZE: usize = 1_000;
 
 /// What to list.
 ///
@@ -99,14 +93,17 @@ fn encode_cursor(contact: &Contact) -> String {
     format!("{}.{}", contact.created_at.as_millis(), contact.id)
 }
 
-fn decode_cursor(cursor: &str) -> Result<(i64, String)> {
+fn decode_cursor(cursor: &str) -> Result<ListPosition> {
     let bad = || Error::invalid("cursor", "is not a cursor returned by list");
     let (millis, id) = cursor.split_once('.').ok_or_else(bad)?;
-    let millis: i64 = millis.parse().map_err(|_| bad())?;
-    if id.is_empty() || id.len() > 128 {
+    let created_at: i64 = millis.parse().map_err(|_| bad())?;
+    if id.is_empty() || id.len() > MAX_RECORD_ID_CHARS {
         return Err(bad());
     }
-    Ok((millis, id.to_owned()))
+    Ok(ListPosition {
+        created_at,
+        id: id.to_owned(),
+    })
 }
 
 /// Escapes LIKE's wildcards so a prefix matches literally.
@@ -122,38 +119,39 @@ fn like_prefix(prefix: &str) -> String {
     pattern
 }
 
-const PAGE: &str = "SELECT id, org_id, name, metadata, created_at, updated_at FROM contact \
-     WHERE org_id = ?1 AND (created_at, id) > (?2, ?3) \
-       AND (?4 IS NULL OR updated_at >= ?4) \
-       AND (?5 IS NULL OR name LIKE ?5 ESCAPE '\\') \
-     ORDER BY created_at, id LIMIT ?6";
-
-pub(crate) fn list(store: &ContactStore, org: &str, options: &ListOptions) -> Result<ContactPage> {
-    let limit = options.limit.unwrap_or(DEFAULT_PAGE_SIZE);
-    if limit == 0 || limit > MAX_PAGE_SIZE {
-        return Err(Error::invalid("limit", "must be between 1 and 1000"));
-    }
-    let (after_millis, after_id) = match &options.cursor {
+/// One page of an org's contacts. See [`crate::Org::list`].
+pub(crate) fn list(db: &Db, org: &str, options: &ListOptions) -> Result<ContactPage> {
+    let limit = limits::page_size(options.limit.unwrap_or(DEFAULT_PAGE_SIZE))?;
+    let after = match &options.cursor {
         Some(c) => decode_cursor(c)?,
-        None => (i64::MIN, String::new()),
+        None => ListPosition {
+            created_at: i64::MIN,
+            id: String::new(),
+        },
     };
     let pattern = match &options.name_prefix {
-        Some(p) if p.chars().count() > crate::resolve::MAX_NAME_CHARS => {
-            return Err(Error::invalid("name_prefix", "is too long"))
+        Some(p) => {
+            limits::name_prefix(p)?;
+            Some(like_prefix(p))
         }
-        Some(p) => Some(like_prefix(p)),
         None => None,
     };
-    store.read(|conn| {
+    db.read(|tx| {
         // One more than asked for tells whether a next page exists.
-        let mut contacts = page(
-            conn,
-            org,
-            (after_millis, &after_id),
-            options,
-            pattern.as_deref(),
-            limit + 1,
-        )?;
+        let query = PageQuery {
+            after: &after,
+            updated_since: options.updated_since,
+            name_like: pattern.as_deref(),
+            limit: limit + 1,
+        };
+        let mut contacts: Vec<ListedContact> = tx
+            .contact_page(org, &query)?
+            .into_iter()
+            .map(|contact| ListedContact {
+                contact,
+                identifiers: None,
+            })
+            .collect();
         let more = contacts.len() > limit;
         contacts.truncate(limit);
         let next_cursor = if more {
@@ -162,7 +160,7 @@ pub(crate) fn list(store: &ContactStore, org: &str, options: &ListOptions) -> Re
             None
         };
         if options.with_identifiers {
-            attach_identifiers(conn, org, (after_millis, &after_id), &mut contacts)?;
+            attach_identifiers(tx, org, &after, &mut contacts)?;
         }
         Ok(ContactPage {
             contacts,
@@ -171,68 +169,35 @@ pub(crate) fn list(store: &ContactStore, org: &str, options: &ListOptions) -> Re
     })
 }
 
-const IDENTIFIERS_OF_RANGE: &str =
-    "SELECT i.contact_id, i.id, i.identifier_type, i.identifier_value, i.is_primary \
-     FROM contact c JOIN identifier i ON i.org_id = c.org_id AND i.contact_id = c.id \
-     WHERE c.org_id = ?1 AND (c.created_at, c.id) > (?2, ?3) AND (c.created_at, c.id) <= (?4, ?5)";
-
 /// The identifiers of a page's contacts, in one statement over the page's key range
 /// (contacts in the range that a filter left out are skipped).
 fn attach_identifiers(
-    conn: &Connection,
+    tx: &dyn Tx,
     org: &str,
-    after: (i64, &str),
+    after: &ListPosition,
     contacts: &mut [ListedContact],
 ) -> Result<()> {
-    let Some(last) = contacts.last().map(|c| c.contact.clone()) else {
+    let Some(last) = contacts.last().map(|c| ListPosition {
+        created_at: c.contact.created_at.as_millis(),
+        id: c.contact.id.clone(),
+    }) else {
         return Ok(());
     };
     let mut by_contact: HashMap<String, Vec<Identifier>> = contacts
         .iter()
         .map(|c| (c.contact.id.clone(), Vec::new()))
         .collect();
-    let mut stmt = conn.prepare_cached(IDENTIFIERS_OF_RANGE)?;
-    let mut rows = stmt.query((org, after.0, after.1, last.created_at, &last.id))?;
-    while let Some(row) = rows.next()? {
-        let contact_id: String = row.get(0)?;
-        if let Some(list) = by_contact.get_mut(&contact_id) {
-            list.push(lookup::identifier_from_row(row, 1, contact_id)?);
+    for identifier in tx.identifiers_between(org, after, &last)? {
+        if let Some(list) = by_contact.get_mut(&identifier.contact_id) {
+            list.push(identifier);
         }
     }
     for c in contacts {
         let mut identifiers = by_contact.remove(&c.contact.id).unwrap_or_default();
-        lookup::sort_identifiers(&mut identifiers);
+        Identifier::sort(&mut identifiers);
         c.identifiers = Some(identifiers);
     }
     Ok(())
-}
-
-fn page(
-    conn: &Connection,
-    org: &str,
-    after: (i64, &str),
-    options: &ListOptions,
-    pattern: Option<&str>,
-    limit: usize,
-) -> Result<Vec<ListedContact>> {
-    let mut stmt = conn.prepare_cached(PAGE)?;
-    let rows = stmt.query_map(
-        rusqlite::params![
-            org,
-            after.0,
-            after.1,
-            options.updated_since,
-            pattern,
-            i64::try_from(limit).unwrap_or(i64::MAX),
-        ],
-        |row| {
-            Ok(ListedContact {
-                contact: lookup::contact_from_row(row)?,
-                identifiers: None,
-            })
-        },
-    )?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
 #[cfg(test)]
@@ -241,8 +206,8 @@ mod tests {
 
     #[test]
     fn cursors_round_trip_and_garbage_is_refused() {
-        let (m, id) = decode_cursor("1753180200000.01a2-x").unwrap();
-        assert_eq!((m, id.as_str()), (1_753_180_200_000, "01a2-x"));
+        let p = decode_cursor("1753180200000.01a2-x").unwrap();
+        assert_eq!((p.created_at, p.id.as_str()), (1_753_180_200_000, "01a2-x"));
         for bad in [
             "",
             "x",

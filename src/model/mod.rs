@@ -1,0 +1,21 @@
+//! The data types, serialized in the hosted API's JSON shapes (contract §5).
+
+mod activity;
+mod contact;
+mod document;
+mod json;
+mod memory;
+
+pub use activity::{Call, Direction, NewCall, NewSmsConversation, SmsConversation};
+pub use contact::{Contact, ContactDetails, Identifier, IdentifierType, MoveCounts};
+pub use json::JsonObject;
+pub use memory::{
+    Channel, Entity, EntityRef, EntityUpdate, Memory, MemoryScope, Message, OpenItem, Priority,
+    Role,
+};
+
+pub(crate) use activity::{ActivityKind, ActivityRow};
+pub(crate) use contact::{new_id, new_prefixed_id};
+pub(crate) use document::{ContactDocument, EntityDocument, MemoryDocument};
+pub(crate) use json::{to_json, StoredJson};
+pub(crate) use memory::Scope;

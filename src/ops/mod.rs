@@ -1,0 +1,16 @@
+//! The rules: what each operation does, in terms of the storage layer's [`Tx`].
+//!
+//! [`Tx`]: crate::storage::Tx
+
+pub(crate) mod activity;
+pub(crate) mod erase;
+pub(crate) mod fold;
+pub(crate) mod identify;
+pub(crate) mod list;
+pub(crate) mod lookup;
+pub(crate) mod memory;
+pub(crate) mod merge;
+pub(crate) mod resolve;
+pub(crate) mod scope;
+pub(crate) mod transfer;
+pub(crate) mod update;

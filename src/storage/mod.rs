@@ -1,0 +1,247 @@
+//! The storage layer: every SQL statement of the crate, behind the interface the rules
+//! use.
+//!
+//! The rules (resolve precedence, merge, memory caps, import) see a transaction as a
+//! [`Tx`]: the reads and writes of each table, in terms of the model's types. The
+//! SQLite engine ([`sqlite`]) implements it, owns the connection, and opens
+//! transactions with [`Db::read`], [`Db::write`] and the import's [`BatchWriter`]. A
+//! second engine would be a second implementation of these traits; the rules would
+//! not change.
+
+pub(crate) mod sqlite;
+
+use crate::error::Result;
+use crate::model::{
+    ActivityKind, ActivityRow, Contact, ContactDocument, Entity, Identifier, IdentifierType,
+    JsonObject, Memory, Message, MoveCounts, OpenItem, Scope,
+};
+use crate::timestamp::Timestamp;
+
+pub(crate) use sqlite::Db;
+
+/// Which orgs a statement covers: one, or all (the administration handle).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum OrgScope<'a> {
+    One(&'a str),
+    All,
+}
+
+/// The contact that owns an identifier, and whether it is that contact's primary of
+/// its type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Owner {
+    pub contact_id: String,
+    pub is_primary: bool,
+}
+
+/// A position in an org's list order: (`created_at`, id).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ListPosition {
+    pub created_at: i64,
+    pub id: String,
+}
+
+/// One page of an org's contacts, after a position, filtered.
+#[derive(Debug, Clone)]
+pub(crate) struct PageQuery<'a> {
+    pub after: &'a ListPosition,
+    pub updated_since: Option<Timestamp>,
+    /// A LIKE pattern (wildcards escaped with `\`).
+    pub name_like: Option<&'a str>,
+    pub limit: usize,
+}
+
+/// The columns of a memory that its writes change.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct MemoryRow {
+    pub id: String,
+    pub summary: String,
+    pub facts: JsonObject,
+    pub recent_messages: Vec<Message>,
+    pub open_items: Vec<OpenItem>,
+}
+
+/// What erasing a contact's own rows deleted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Deleted {
+    pub identifiers: u64,
+    pub memories: u64,
+    pub entities: u64,
+    pub calls: u64,
+    pub sms_conversations: u64,
+}
+
+/// The `contact` table.
+pub(crate) trait ContactRows {
+    /// The contact with this id in this org.
+    fn contact(&self, org: &str, id: &str) -> Result<Option<Contact>>;
+    /// The contact with this id in any org (ids are unique across orgs).
+    fn contact_in_any_org(&self, id: &str) -> Result<Option<Contact>>;
+    /// The org of the contact with this id, if any.
+    fn org_using_contact_id(&self, id: &str) -> Result<Option<String>>;
+    fn insert_contact(&self, contact: &Contact) -> Result<()>;
+    /// Saves name, metadata, `created_at` and `updated_at`.
+    fn save_contact(&self, contact: &Contact) -> Result<()>;
+    fn touch_contact(&self, org: &str, id: &str, now: Timestamp) -> Result<()>;
+    fn delete_contact(&self, org: &str, id: &str) -> Result<()>;
+    /// Contacts after a position in (`created_at`, id) order.
+    fn contact_page(&self, org: &str, query: &PageQuery<'_>) -> Result<Vec<Contact>>;
+}
+
+/// The `identifier` table.
+pub(crate) trait IdentifierRows {
+    fn identifier_owner(
+        &self,
+        org: &str,
+        kind: IdentifierType,
+        value: &str,
+    ) -> Result<Option<Owner>>;
+    /// The contact owning an identifier, read in one statement with the lookup.
+    fn contact_owning(
+        &self,
+        org: &str,
+        kind: IdentifierType,
+        value: &str,
+    ) -> Result<Option<Contact>>;
+    /// The contact's identifiers: by type, primary first, then by value.
+    fn identifiers_of(&self, org: &str, contact_id: &str) -> Result<Vec<Identifier>>;
+    /// The identifiers of the contacts in (`after`, `last`], unsorted.
+    fn identifiers_between(
+        &self,
+        org: &str,
+        after: &ListPosition,
+        last: &ListPosition,
+    ) -> Result<Vec<Identifier>>;
+    fn has_primary(&self, org: &str, contact_id: &str, kind: IdentifierType) -> Result<bool>;
+    fn count_identifiers(&self, org: &str, contact_id: &str) -> Result<u64>;
+    fn insert_identifier(&self, org: &str, identifier: &Identifier) -> Result<()>;
+    fn delete_identifier(&self, org: &str, kind: IdentifierType, value: &str) -> Result<()>;
+    /// Makes the contact's first identifier of the type (by value) its primary.
+    fn promote_first_identifier(
+        &self,
+        org: &str,
+        contact_id: &str,
+        kind: IdentifierType,
+    ) -> Result<()>;
+    /// Makes this identifier the contact's only primary of its type.
+    fn make_primary(
+        &self,
+        org: &str,
+        contact_id: &str,
+        kind: IdentifierType,
+        value: &str,
+    ) -> Result<()>;
+    /// Moves every identifier of `from` to `to`; those of a type `to` has a primary
+    /// of stop being primary. Returns how many moved.
+    fn move_identifiers(&self, org: &str, from: &str, to: &str) -> Result<u64>;
+}
+
+/// The `memory` and `memory_entity` tables.
+pub(crate) trait MemoryRows {
+    fn memory_exists(&self, org: &str, contact_id: &str, scope: &Scope) -> Result<bool>;
+    fn memory_row(&self, org: &str, contact_id: &str, scope: &Scope) -> Result<Option<MemoryRow>>;
+    /// Creates an empty memory.
+    fn insert_empty_memory(
+        &self,
+        org: &str,
+        id: &str,
+        contact_id: &str,
+        scope: &Scope,
+        now: Timestamp,
+    ) -> Result<()>;
+    /// Saves a memory's written columns and its `updated_at`.
+    fn update_memory(&self, org: &str, row: &MemoryRow, now: Timestamp) -> Result<()>;
+    /// Saves every column of a memory (after a merge combined two).
+    fn save_memory(&self, org: &str, memory: &Memory) -> Result<()>;
+    /// The contact's memories with their entities: by creation, entities most recently
+    /// discussed first.
+    fn memories_of(&self, org: &str, contact_id: &str) -> Result<Vec<Memory>>;
+    fn memory(&self, org: &str, memory_id: &str) -> Result<Option<Memory>>;
+    /// (memory id, scope key) of each of the contact's memories.
+    fn memory_scopes_of(&self, org: &str, contact_id: &str) -> Result<Vec<(String, String)>>;
+    fn move_memory(&self, org: &str, memory_id: &str, to_contact: &str) -> Result<()>;
+    fn delete_memory(&self, org: &str, memory_id: &str) -> Result<()>;
+    fn memory_id_taken(&self, org: &str, memory_id: &str) -> Result<bool>;
+    fn entity(
+        &self,
+        org: &str,
+        memory_id: &str,
+        entity_type: &str,
+        entity_id: &str,
+    ) -> Result<Option<Entity>>;
+    /// Inserts or replaces an entity.
+    fn save_entity(&self, org: &str, memory_id: &str, entity: &Entity) -> Result<()>;
+    fn entity_count(&self, org: &str, memory_id: &str) -> Result<u64>;
+}
+
+/// The `activity` table: calls and SMS conversations.
+pub(crate) trait ActivityRows {
+    fn insert_activity(&self, org: &str, row: &ActivityRow) -> Result<()>;
+    /// The contact's records of one kind, newest first.
+    fn activities_of(
+        &self,
+        org: &str,
+        contact_id: &str,
+        kind: ActivityKind,
+    ) -> Result<Vec<ActivityRow>>;
+    fn activity_id_taken(&self, org: &str, kind: ActivityKind, id: &str) -> Result<bool>;
+    /// Reassigns the records of one kind; returns how many moved.
+    fn move_activities(&self, org: &str, kind: ActivityKind, from: &str, to: &str) -> Result<u64>;
+}
+
+/// The `merge_redirect` and `merge_journal` tables.
+pub(crate) trait MergeRows {
+    /// The contact a merged-away id redirects to.
+    fn redirect_of(&self, org: &str, merged_id: &str) -> Result<Option<String>>;
+    /// (org, surviving id) of a merged-away id in any org.
+    fn redirect_in_any_org(&self, merged_id: &str) -> Result<Option<(String, String)>>;
+    /// Re-points every redirect to `from` at `to`; returns how many.
+    fn repoint_redirects(&self, org: &str, from: &str, to: &str) -> Result<u64>;
+    fn insert_redirect(
+        &self,
+        org: &str,
+        merged_id: &str,
+        surviving_id: &str,
+        at: Timestamp,
+    ) -> Result<()>;
+    fn delete_redirect(&self, org: &str, merged_id: &str) -> Result<()>;
+    /// Ids redirecting to the contact, in order.
+    fn ids_merged_into(&self, org: &str, surviving_id: &str) -> Result<Vec<String>>;
+    fn journal_merge(
+        &self,
+        org: &str,
+        primary_id: &str,
+        duplicate_id: &str,
+        at: Timestamp,
+        moved: &MoveCounts,
+    ) -> Result<()>;
+    /// Renames the duplicate of journaled merges.
+    fn rename_journaled_duplicate(&self, org: &str, from: &str, to: &str) -> Result<()>;
+}
+
+/// Whole contacts: documents for export and import, and erasure.
+pub(crate) trait DocumentRows {
+    /// Every contact of the scope as a document, by org and id, handed to `each`.
+    fn each_document(
+        &self,
+        orgs: OrgScope<'_>,
+        each: &mut dyn FnMut(ContactDocument) -> Result<()>,
+    ) -> Result<()>;
+    /// Inserts a whole document: the contact and every row it owns.
+    fn insert_document(&self, document: &ContactDocument) -> Result<()>;
+    /// Deletes the contact's own rows (not the contact, redirects or journal).
+    fn delete_rows_of(&self, org: &str, contact_id: &str) -> Result<Deleted>;
+    /// Deletes the redirects and journal rows naming an id; returns (journal rows,
+    /// redirects).
+    fn forget_merges_of(&self, org: &str, id: &str) -> Result<(u64, u64)>;
+}
+
+/// One transaction's reads and writes.
+pub(crate) trait Tx:
+    ContactRows + IdentifierRows + MemoryRows + ActivityRows + MergeRows + DocumentRows
+{
+    /// Runs `f` in a savepoint: a `BAD_REQUEST` from it undoes what it wrote and is
+    /// returned; any other error is returned as is (a storage failure may have ended
+    /// the whole transaction already).
+    fn savepoint(&self, f: &mut dyn FnMut() -> Result<()>) -> Result<()>;
+}

@@ -1,0 +1,125 @@
+//! The `contact` table.
+//!
+//! Contact rows are read with `*` and mapped by [`contact_from_row`] in the table's
+//! column order (schema.sql): the column list is written once, there.
+
+use rusqlite::Row;
+
+use super::{json_column, SqliteTx};
+use crate::error::Result;
+use crate::model::{to_json, Contact};
+use crate::storage::{ContactRows, PageQuery};
+use crate::timestamp::Timestamp;
+
+const CONTACT_BY_ID: &str = "SELECT * FROM contact WHERE org_id = ?1 AND id = ?2";
+/// The all-orgs handle's lookup by id (ids are unique across orgs).
+const CONTACT_BY_ID_ANY_ORG: &str = "SELECT * FROM contact WHERE id = ?1";
+/// Contact ids are unique across the file (the `contact_by_id` index), so whether an
+/// imported id is free must be asked of every org. The answer is never shown to the
+/// caller: an id another org uses is replaced by a fresh one.
+const CONTACT_ID_TAKEN: &str = "SELECT org_id FROM contact WHERE id = ?1";
+const INSERT_CONTACT: &str =
+    "INSERT INTO contact (org_id, id, name, metadata, created_at, updated_at) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+const SAVE_CONTACT: &str = "UPDATE contact SET name = ?3, metadata = ?4, created_at = ?5, \
+     updated_at = ?6 WHERE org_id = ?1 AND id = ?2";
+const TOUCH_CONTACT: &str = "UPDATE contact SET updated_at = ?3 WHERE org_id = ?1 AND id = ?2";
+const DELETE_CONTACT: &str = "DELETE FROM contact WHERE org_id = ?1 AND id = ?2";
+const PAGE: &str = "SELECT * FROM contact \
+     WHERE org_id = ?1 AND (created_at, id) > (?2, ?3) \
+       AND (?4 IS NULL OR updated_at >= ?4) \
+       AND (?5 IS NULL OR name LIKE ?5 ESCAPE '\\') \
+     ORDER BY created_at, id LIMIT ?6";
+
+/// A contact from columns `first..first + 6` in the table's order: org_id, id, name,
+/// metadata, created_at, updated_at.
+pub(super) fn contact_from_row(row: &Row<'_>, first: usize) -> rusqlite::Result<Contact> {
+    Ok(Contact {
+        org_id: row.get(first)?,
+        id: row.get(first + 1)?,
+        name: row.get(first + 2)?,
+        metadata: json_column(row, first + 3)?,
+        created_at: row.get(first + 4)?,
+        updated_at: row.get(first + 5)?,
+    })
+}
+
+fn contact(row: &Row<'_>) -> rusqlite::Result<Contact> {
+    contact_from_row(row, 0)
+}
+
+impl SqliteTx<'_> {
+    /// Inserts a contact row whose metadata is JSON text already.
+    pub(super) fn insert_contact_row(&self, c: &Contact, metadata: &str) -> Result<()> {
+        self.execute(
+            INSERT_CONTACT,
+            (
+                &c.org_id,
+                &c.id,
+                &c.name,
+                metadata,
+                c.created_at,
+                c.updated_at,
+            ),
+        )?;
+        Ok(())
+    }
+}
+
+impl ContactRows for SqliteTx<'_> {
+    fn contact(&self, org: &str, id: &str) -> Result<Option<Contact>> {
+        self.query_one(CONTACT_BY_ID, (org, id), contact)
+    }
+
+    fn contact_in_any_org(&self, id: &str) -> Result<Option<Contact>> {
+        self.query_one(CONTACT_BY_ID_ANY_ORG, [id], contact)
+    }
+
+    fn org_using_contact_id(&self, id: &str) -> Result<Option<String>> {
+        self.query_one(CONTACT_ID_TAKEN, [id], |r| r.get(0))
+    }
+
+    fn insert_contact(&self, c: &Contact) -> Result<()> {
+        self.insert_contact_row(c, &to_json(&c.metadata))
+    }
+
+    fn save_contact(&self, c: &Contact) -> Result<()> {
+        self.execute(
+            SAVE_CONTACT,
+            (
+                &c.org_id,
+                &c.id,
+                &c.name,
+                to_json(&c.metadata),
+                c.created_at,
+                c.updated_at,
+            ),
+        )?;
+        Ok(())
+    }
+
+    fn touch_contact(&self, org: &str, id: &str, now: Timestamp) -> Result<()> {
+        self.execute(TOUCH_CONTACT, (org, id, now))?;
+        Ok(())
+    }
+
+    fn delete_contact(&self, org: &str, id: &str) -> Result<()> {
+        self.execute(DELETE_CONTACT, (org, id))?;
+        Ok(())
+    }
+
+    fn contact_page(&self, org: &str, q: &PageQuery<'_>) -> Result<Vec<Contact>> {
+        self.query_all(
+            PAGE,
+            rusqlite::params![
+                org,
+                q.after.created_at,
+                q.after.id,
+                q.updated_since,
+                q.name_like,
+                i64::try_from(q.limit).unwrap_or(i64::MAX),
+            ],
+            contact,
+        )
+    }
+}
