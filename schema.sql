@@ -1,4 +1,4 @@
--- contactstore schema, version 2.
+-- contactstore schema, version 3.
 --
 -- This file is the current schema and creates a new database in one step. Upgrades of
 -- older files are the steps listed in src/storage/sqlite/schema.rs; a file upgraded from any older
@@ -133,6 +133,25 @@ CREATE TABLE merge_journal (
 CREATE INDEX merge_journal_by_primary ON merge_journal (org_id, primary_id);
 CREATE INDEX merge_journal_by_duplicate ON merge_journal (org_id, duplicate_id);
 
+-- What an upgrade found and left for an operator to decide, without personal data:
+-- a phone identifier whose stored value now normalizes to a value another contact
+-- owns (kept under its old value, so both contacts stay reachable), or a stored number
+-- that is no longer valid (kept as it was). record_id is the identifier, memory or
+-- activity record; field names its column. Listed by `contactstore check`.
+CREATE TABLE migration_finding (
+    org_id            TEXT    NOT NULL,
+    contact_id        TEXT    NOT NULL,
+    record_id         TEXT    NOT NULL,
+    field             TEXT    NOT NULL,
+    version           INTEGER NOT NULL,
+    finding           TEXT    NOT NULL CHECK (finding IN ('collision', 'invalid')),
+    other_contact_id  TEXT,
+    PRIMARY KEY (org_id, contact_id, record_id, field),
+    FOREIGN KEY (org_id, contact_id) REFERENCES contact (org_id, id) ON DELETE CASCADE
+) WITHOUT ROWID;
+
+CREATE INDEX migration_finding_by_other ON migration_finding (org_id, other_contact_id);
+
 -- Planner statistics (see "Manual Control Of Query Plans Using SQLITE_STAT Tables" in
 -- SQLite's documentation). Without them SQLite guesses that `org_id = ?` alone is
 -- selective and walks a whole org by primary key to find one contact's rows — and the
@@ -157,4 +176,6 @@ INSERT INTO sqlite_stat1 (tbl, idx, stat) VALUES
     ('merge_redirect', 'merge_redirect', '100000 100000 1'),
     ('merge_redirect', 'merge_redirect_by_surviving', '100000 100000 2'),
     ('merge_journal', 'merge_journal_by_primary', '100000 100000 2'),
-    ('merge_journal', 'merge_journal_by_duplicate', '100000 100000 2');
+    ('merge_journal', 'merge_journal_by_duplicate', '100000 100000 2'),
+    ('migration_finding', 'migration_finding', '100 100 1 1 1'),
+    ('migration_finding', 'migration_finding_by_other', '100 100 1');

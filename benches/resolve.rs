@@ -11,7 +11,7 @@ mod support;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use contactstore::{ContactStore, IdentifierQuery, ResolveRequest};
+use contactstore::{ContactStore, IdentifierQuery, Org, ResolveRequest};
 use criterion::{criterion_group, criterion_main, Criterion};
 use rusqlite::{Connection, OptionalExtension, Row};
 use serde_json::Value;
@@ -210,10 +210,18 @@ fn cycle<'a, T, R>(items: &'a [T], mut f: impl FnMut(&T) -> R + 'a) -> impl FnMu
 fn bench(c: &mut Criterion) {
     let n = support::contacts() as u64;
     let fixture = support::fixture(n);
-    let store = ContactStore::open(&fixture.path).unwrap();
-    let org = store.org(ORG).unwrap();
-    let raw = floor_connection(&fixture.path);
+    {
+        let store = ContactStore::open(&fixture.path).unwrap();
+        let org = store.org(ORG).unwrap();
+        let raw = floor_connection(&fixture.path);
+        resolve_hits(c, n, &org, &raw);
+        finds_and_gets(c, n, &fixture, &org, &raw);
+    }
+    resolve_creates(c, n, &fixture);
+}
 
+/// resolve of known callers, in several spellings; phone normalization alone.
+fn resolve_hits(c: &mut Criterion, n: u64, org: &Org<'_>, raw: &Connection) {
     // resolve hit: a known caller, nothing to write.
     let hits = spread(n, KEYS);
     let e164: Vec<ResolveRequest> = hits
@@ -226,14 +234,14 @@ fn bench(c: &mut Criterion) {
         .collect();
     let phones: Vec<String> = hits.iter().map(|&i| phone(i)).collect();
     for k in [0, hits.len() - 1] {
-        let floor = floor_lookup(&raw, 1, &phones[k]).expect("floor finds the contact");
+        let floor = floor_lookup(raw, 1, &phones[k]).expect("floor finds the contact");
         let lib = org.resolve(&human[k]).unwrap();
         assert!(!lib.created);
         assert_eq!(lib.contact.id, floor.id);
     }
     let mut group = c.benchmark_group(format!("resolve_hit/{n}"));
     group.bench_function("floor", |b| {
-        b.iter(cycle(&phones, |p| floor_lookup(&raw, 1, p)))
+        b.iter(cycle(&phones, |p| floor_lookup(raw, 1, p)))
     });
     group.bench_function("library_e164", |b| {
         b.iter(cycle(&e164, |r| org.resolve(r).unwrap()))
@@ -241,8 +249,42 @@ fn bench(c: &mut Criterion) {
     group.bench_function("library_formatted", |b| {
         b.iter(cycle(&human, |r| org.resolve(r).unwrap()))
     });
+    // A spelling the lookup-first guess does not cover: every call parses it in full.
+    // Against library_formatted, what the guess saves.
+    let unguessed: Vec<ResolveRequest> = hits
+        .iter()
+        .map(|&i| ResolveRequest::phone(format!("tel:{}", phone(i))))
+        .collect();
+    group.bench_function("library_unguessed", |b| {
+        b.iter(cycle(&unguessed, |r| org.resolve(r).unwrap()))
+    });
     group.finish();
 
+    // Phone normalization alone (libphonenumber: parse, validate, format in E.164).
+    let region = contactstore::PhoneRegion::default();
+    let spellings: Vec<String> = hits.iter().map(|&i| formatted(i)).collect();
+    let mut group = c.benchmark_group(format!("normalize/{n}"));
+    group.bench_function("phone_formatted", |b| {
+        b.iter(cycle(&spellings, |p| {
+            contactstore::normalize::phone(p, region, "phone_number").unwrap()
+        }))
+    });
+    group.bench_function("phone_e164", |b| {
+        b.iter(cycle(&phones, |p| {
+            contactstore::normalize::phone(p, region, "phone_number").unwrap()
+        }))
+    });
+    group.finish();
+}
+
+/// find with full hydration; get by id and by a merged-away id.
+fn finds_and_gets(
+    c: &mut Criterion,
+    n: u64,
+    fixture: &support::Fixture,
+    org: &Org<'_>,
+    raw: &Connection,
+) {
     // find with full hydration, of contacts that have a memory (i % 3 == 0).
     let holders: Vec<u64> = spread(n / 3, KEYS).into_iter().map(|k| 3 * k).collect();
     let queries: Vec<IdentifierQuery> = holders
@@ -252,7 +294,7 @@ fn bench(c: &mut Criterion) {
     let holder_phones: Vec<String> = holders.iter().map(|&i| phone(i)).collect();
     {
         let lib = org.find(&queries[0]).unwrap().unwrap();
-        let floor = floor_find(&raw, &holder_phones[0]).unwrap();
+        let floor = floor_find(raw, &holder_phones[0]).unwrap();
         assert_eq!(lib.contact.id, floor.id);
         assert_eq!(lib.memories.len(), floor.memories.len());
         assert_eq!(
@@ -264,7 +306,7 @@ fn bench(c: &mut Criterion) {
     }
     let mut group = c.benchmark_group(format!("find/{n}"));
     group.bench_function("floor", |b| {
-        b.iter(cycle(&holder_phones, |p| floor_find(&raw, p)))
+        b.iter(cycle(&holder_phones, |p| floor_find(raw, p)))
     });
     group.bench_function("library", |b| {
         b.iter(cycle(&queries, |q| org.find(q).unwrap()))
@@ -274,7 +316,7 @@ fn bench(c: &mut Criterion) {
     // get by id (memory holders) and by a merged-away id.
     let ids: Vec<String> = holder_phones
         .iter()
-        .map(|p| floor_lookup(&raw, 1, p).unwrap().id)
+        .map(|p| floor_lookup(raw, 1, p).unwrap().id)
         .collect();
     let merged: Vec<String> = raw
         .prepare("SELECT merged_id FROM merge_redirect WHERE org_id = ?1 ORDER BY merged_id")
@@ -290,30 +332,29 @@ fn bench(c: &mut Criterion) {
     );
     {
         let lib = org.get(&merged[0]).unwrap();
-        let floor = floor_get(&raw, &merged[0], true).unwrap();
+        let floor = floor_get(raw, &merged[0], true).unwrap();
         assert_eq!(lib.contact.id, floor.id);
         assert_ne!(lib.contact.id, merged[0]);
         assert_eq!(org.get(&ids[0]).unwrap().contact.id, ids[0]);
     }
     let mut group = c.benchmark_group(format!("get/{n}"));
     group.bench_function("floor_by_id", |b| {
-        b.iter(cycle(&ids, |id| floor_get(&raw, id, false)))
+        b.iter(cycle(&ids, |id| floor_get(raw, id, false)))
     });
     group.bench_function("library_by_id", |b| {
         b.iter(cycle(&ids, |id| org.get(id).unwrap()))
     });
     group.bench_function("floor_merged_id", |b| {
-        b.iter(cycle(&merged, |id| floor_get(&raw, id, true)))
+        b.iter(cycle(&merged, |id| floor_get(raw, id, true)))
     });
     group.bench_function("library_merged_id", |b| {
         b.iter(cycle(&merged, |id| org.get(id).unwrap()))
     });
     group.finish();
-    drop(org);
-    drop(store);
-    drop(raw);
+}
 
-    // resolve that creates a contact (phone and email), each side on its own copy.
+/// resolve that creates a contact (phone and email), each side on its own copy.
+fn resolve_creates(c: &mut Criterion, n: u64, fixture: &support::Fixture) {
     let library_copy = WorkCopy::of(&fixture.path, "create-library");
     let floor_copy = WorkCopy::of(&fixture.path, "create-floor");
     let store = ContactStore::open(&library_copy.path).unwrap();

@@ -5,7 +5,8 @@
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use phonenumber::{country, Mode};
+use rlibphonenumber::enums::Region;
+use rlibphonenumber::{PhoneNumberFormat, PHONE_NUMBER_UTIL};
 
 use crate::error::{Error, Result};
 use crate::limits::{MAX_EMAIL_CHARS, MAX_EXTERNAL_ID_CHARS, MAX_PHONE_INPUT_CHARS};
@@ -59,10 +60,7 @@ pub fn phone(input: &str, region: PhoneRegion, field: &'static str) -> Result<St
     if !text.is_ascii() {
         return Err(Error::invalid(field, "is not a phone number"));
     }
-    // No shortcut for input already in E.164: the parser's answer for `+…` input can
-    // depend on the default region (a property test found `+43120000`), so every input
-    // goes through the same parse.
-    validate_and_format(text, region.0, field)
+    parse(text, region.0, field)
 }
 
 /// A cheap guess at the normalized form of a phone number, without libphonenumber:
@@ -87,7 +85,7 @@ pub(crate) fn phone_candidate(input: &str, region: PhoneRegion) -> Option<String
             return Some(text.to_owned());
         }
     }
-    if !matches!(region.0, country::Id::US | country::Id::CA) {
+    if !matches!(region.0, Region::US | Region::CA) {
         return None;
     }
     let (plus, rest) = match text.strip_prefix('+') {
@@ -100,43 +98,36 @@ pub(crate) fn phone_candidate(input: &str, region: PhoneRegion) -> Option<String
     {
         return None;
     }
-    let digits: String = rest.chars().filter(char::is_ascii_digit).collect();
-    match (plus, digits.len()) {
-        (false, 10) => Some(format!("+1{digits}")),
-        (_, 11) if digits.starts_with('1') => Some(format!("+{digits}")),
-        _ => None,
+    let digits = rest.bytes().filter(u8::is_ascii_digit);
+    let count = digits.clone().count();
+    let mut e164 = String::with_capacity(12);
+    match (plus, count) {
+        (false, 10) => e164.push_str("+1"),
+        (_, 11) if digits.clone().next() == Some(b'1') => e164.push('+'),
+        _ => return None,
     }
+    e164.extend(digits.map(char::from));
+    Some(e164)
 }
 
-/// Parses, validates and formats in E.164 — and returns only values that normalize to
-/// themselves.
-///
-/// The parser is not idempotent everywhere: it reads `+91111250200000` as
-/// `+911250200000`, which it then rejects as invalid. A stored value that does not map
-/// to itself would be found by one spelling and refused by another, and would break
-/// the lookup-first fast path (which trusts stored values). So when the output differs
-/// from the input it is parsed once more, and the input is refused unless that gives
-/// the same value. Input already in E.164 — the common case — costs one parse.
-fn validate_and_format(text: &str, region: country::Id, field: &'static str) -> Result<String> {
-    let e164 = parse_once(text, region, field)?;
-    if e164 != text && parse_once(&e164, region, field).ok().as_deref() != Some(e164.as_str()) {
-        return Err(Error::invalid(field, "is not a valid phone number"));
-    }
-    Ok(e164)
-}
-
-fn parse_once(text: &str, region: country::Id, field: &'static str) -> Result<String> {
-    // The phonenumber crate has panicked on malformed input in the past; a panic there
-    // must become a rejection, never a crash of the caller's process.
+/// Parses with libphonenumber (the `rlibphonenumber` port and its metadata),
+/// validates, and formats in E.164. A number written with its country code (`+`,
+/// `00`, `011`, or the region's international prefix) is read as such: the default
+/// region only applies to numbers written without one.
+fn parse(text: &str, region: Region, field: &'static str) -> Result<String> {
+    // A panic in the parser on malformed input must become a rejection, never a crash
+    // of the caller's process.
     let parsed = catch_unwind(AssertUnwindSafe(|| {
-        let number = phonenumber::parse(Some(region), text).ok()?;
-        if number.extension().is_some() {
+        let number = PHONE_NUMBER_UTIL.parse(text, Some(region)).ok()?;
+        if number.extension.as_deref().is_some_and(|e| !e.is_empty()) {
             return Some(Err("must not include an extension"));
         }
-        if !phonenumber::is_valid(&number) {
+        if !PHONE_NUMBER_UTIL.is_valid_number(&number) {
             return Some(Err("is not a valid phone number"));
         }
-        Some(Ok(number.format().mode(Mode::E164).to_string()))
+        Some(Ok(PHONE_NUMBER_UTIL
+            .format(&number, PhoneNumberFormat::E164)
+            .into_owned()))
     }));
     match parsed {
         Ok(Some(Ok(e164))) => Ok(e164),
@@ -222,6 +213,14 @@ mod tests {
             ("+44 20 7946 0958", "US", "+442079460958"),
             ("020 7946 0958", "GB", "+442079460958"),
             ("+14155550192", "GB", "+14155550192"),
+            // A country code is never shortened by the default region's national prefix.
+            ("+33 1 42 68 53 00", "US", "+33142685300"),
+            ("+44 113 496 0000", "US", "+441134960000"),
+            ("+31 10 123 4567", "US", "+31101234567"),
+            ("+86 10 6552 9988", "US", "+861065529988"),
+            ("00 33 1 42 68 53 00", "FR", "+33142685300"),
+            ("01 42 68 53 00", "FR", "+33142685300"),
+            ("tel:0791234567;phone-context=+41", "US", "+41791234567"),
         ];
         for (input, region, expected) in cases {
             let region: PhoneRegion = region.parse().unwrap();
@@ -382,6 +381,18 @@ mod tests {
             let region: PhoneRegion = region.parse().unwrap();
             if let Ok(e164) = phone(&text, region, "phone_number") {
                 proptest::prop_assert_eq!(phone(&e164, region, "phone_number").ok(), Some(e164.clone()));
+            }
+        }
+
+        /// Any valid number's E.164 is accepted, unchanged, under any default region.
+        #[test]
+        fn a_valid_numbers_e164_is_accepted_under_any_default_region(
+            text in "\\+[1-9][0-9]{6,14}",
+            region in proptest::sample::select(PhoneRegion::SUPPORTED.to_vec()),
+        ) {
+            if let Ok(e164) = phone(&text, us(), "p") {
+                let region: PhoneRegion = region.parse().unwrap();
+                proptest::prop_assert_eq!(phone(&e164, region, "p").ok(), Some(e164));
             }
         }
 

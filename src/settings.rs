@@ -5,7 +5,7 @@ use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
 
-use phonenumber::country;
+use rlibphonenumber::enums::Region;
 
 use crate::error::{Error, Result};
 
@@ -97,18 +97,53 @@ impl Settings {
 /// assert!("XX".parse::<PhoneRegion>().is_err());
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PhoneRegion(pub(crate) country::Id);
+pub struct PhoneRegion(pub(crate) Region);
+
+impl PhoneRegion {
+    /// Every region libphonenumber's metadata describes, by ISO 3166 code. Kept here so
+    /// that naming a region costs nothing at start-up (the metadata loads on the first
+    /// phone number parsed); a test holds it equal to the library's own list.
+    pub const SUPPORTED: &'static [&'static str] = &[
+        "AC", "AD", "AE", "AF", "AG", "AI", "AL", "AM", "AO", "AR", "AS", "AT", "AU", "AW", "AX",
+        "AZ", "BA", "BB", "BD", "BE", "BF", "BG", "BH", "BI", "BJ", "BL", "BM", "BN", "BO", "BQ",
+        "BR", "BS", "BT", "BW", "BY", "BZ", "CA", "CC", "CD", "CF", "CG", "CH", "CI", "CK", "CL",
+        "CM", "CN", "CO", "CR", "CU", "CV", "CW", "CX", "CY", "CZ", "DE", "DJ", "DK", "DM", "DO",
+        "DZ", "EC", "EE", "EG", "EH", "ER", "ES", "ET", "FI", "FJ", "FK", "FM", "FO", "FR", "GA",
+        "GB", "GD", "GE", "GF", "GG", "GH", "GI", "GL", "GM", "GN", "GP", "GQ", "GR", "GT", "GU",
+        "GW", "GY", "HK", "HN", "HR", "HT", "HU", "ID", "IE", "IL", "IM", "IN", "IO", "IQ", "IR",
+        "IS", "IT", "JE", "JM", "JO", "JP", "KE", "KG", "KH", "KI", "KM", "KN", "KP", "KR", "KW",
+        "KY", "KZ", "LA", "LB", "LC", "LI", "LK", "LR", "LS", "LT", "LU", "LV", "LY", "MA", "MC",
+        "MD", "ME", "MF", "MG", "MH", "MK", "ML", "MM", "MN", "MO", "MP", "MQ", "MR", "MS", "MT",
+        "MU", "MV", "MW", "MX", "MY", "MZ", "NA", "NC", "NE", "NF", "NG", "NI", "NL", "NO", "NP",
+        "NR", "NU", "NZ", "OM", "PA", "PE", "PF", "PG", "PH", "PK", "PL", "PM", "PR", "PS", "PT",
+        "PW", "PY", "QA", "RE", "RO", "RS", "RU", "RW", "SA", "SB", "SC", "SD", "SE", "SG", "SH",
+        "SI", "SJ", "SK", "SL", "SM", "SN", "SO", "SR", "SS", "ST", "SV", "SX", "SY", "SZ", "TA",
+        "TC", "TD", "TG", "TH", "TJ", "TK", "TL", "TM", "TN", "TO", "TR", "TT", "TV", "TW", "TZ",
+        "UA", "UG", "US", "UY", "UZ", "VA", "VC", "VE", "VG", "VI", "VN", "VU", "WF", "WS", "XK",
+        "YE", "YT", "ZA", "ZM", "ZW",
+    ];
+}
 
 impl Default for PhoneRegion {
     fn default() -> Self {
-        PhoneRegion(country::Id::US)
+        PhoneRegion(Region::US)
     }
 }
 
 impl FromStr for PhoneRegion {
     type Err = Error;
     fn from_str(s: &str) -> Result<Self> {
-        country::Id::from_str(&s.to_ascii_uppercase())
+        let code = s.trim().to_ascii_uppercase();
+        if PhoneRegion::SUPPORTED
+            .binary_search(&code.as_str())
+            .is_err()
+        {
+            return Err(Error::invalid(
+                "region",
+                "is not a known ISO 3166 region code",
+            ));
+        }
+        Region::from_code(&code)
             .map(PhoneRegion)
             .map_err(|_| Error::invalid("region", "is not a known ISO 3166 region code"))
     }
@@ -116,6 +151,32 @@ impl FromStr for PhoneRegion {
 
 impl fmt::Display for PhoneRegion {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.0.as_ref())
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_region_list_is_the_metadatas() {
+        let mut regions: Vec<String> = rlibphonenumber::PHONE_NUMBER_UTIL
+            .get_supported_regions()
+            .map(|r| r.to_string())
+            .collect();
+        regions.sort();
+        assert_eq!(regions, PhoneRegion::SUPPORTED);
+    }
+
+    #[test]
+    fn regions_parse_case_insensitively_and_print_upper_case() {
+        for code in PhoneRegion::SUPPORTED {
+            let region: PhoneRegion = code.to_ascii_lowercase().parse().unwrap();
+            assert_eq!(region.to_string(), *code);
+        }
+        for bad in ["", "X", "XX", "USA", "001", "1A"] {
+            assert!(bad.parse::<PhoneRegion>().is_err(), "{bad}");
+        }
     }
 }

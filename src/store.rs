@@ -8,7 +8,7 @@ use crate::error::Result;
 use crate::limits;
 use crate::model::{
     ActivityKind, Call, ContactDetails, EntityUpdate, JsonObject, Memory, MemoryScope, Message,
-    NewCall, NewSmsConversation, OpenItem, SmsConversation,
+    MigrationFinding, NewCall, NewSmsConversation, OpenItem, SmsConversation,
 };
 use crate::ops::erase::{self, Erased};
 use crate::ops::identify::IdentifierQuery;
@@ -529,6 +529,17 @@ impl AllOrgs<'_> {
     /// contact with itself`; [`Error::NotFound`](crate::Error::NotFound); [`Error::Storage`](crate::Error::Storage).
     pub fn merge(&self, primary_id: &str, duplicate_id: &str) -> Result<Merged> {
         merge::merge(&self.store.db, OrgScope::All, primary_id, duplicate_id)
+    }
+
+    /// What schema upgrades found and left for an operator to decide: stored phone
+    /// numbers that a newer normalization would have rewritten onto a value another
+    /// record holds (both kept), or that are no longer valid. Empty on a file created
+    /// by this version.
+    ///
+    /// # Errors
+    /// [`Error::Storage`](crate::Error::Storage).
+    pub fn migration_findings(&self) -> Result<Vec<MigrationFinding>> {
+        self.store.db.read(|tx| tx.findings())
     }
 
     /// Writes every org's contacts as JSON Lines, ordered by org and id.

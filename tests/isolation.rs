@@ -269,10 +269,32 @@ const CONTACT_TABLES: &[&str] = &[
     "activity",
     "merge_redirect",
     "merge_journal",
+    "migration_finding",
 ];
 
 /// Statements allowed to touch contact data without an org condition, and why.
 const ALL_ORGS_STATEMENTS: &[(&str, &str, &str)] = &[
+    (
+        "renormalize.rs",
+        "PHONE_IDENTIFIERS_OF_ALL_ORGS",
+        "the schema 3 upgrade normalizes every stored phone identifier again, once, inside \
+         the migration's transaction",
+    ),
+    (
+        "renormalize.rs",
+        "AGENT_MEMORIES_OF_ALL_ORGS",
+        "the schema 3 upgrade normalizes every stored agent number again",
+    ),
+    (
+        "renormalize.rs",
+        "ACTIVITY_NUMBERS_OF_ALL_ORGS",
+        "the schema 3 upgrade normalizes every stored call/SMS number again",
+    ),
+    (
+        "findings.rs",
+        "FINDINGS_OF_ALL_ORGS",
+        "the all-orgs handle's listing of upgrade findings (AllOrgs::migration_findings)",
+    ),
     (
         "contacts.rs",
         "CONTACT_BY_ID_ANY_ORG",

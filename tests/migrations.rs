@@ -230,6 +230,139 @@ fn each_upgraded_fixture_exports_the_bytes_its_version_exported() {
     }
 }
 
+/// Log lines of the library (target `contactstore`), as the upgrade writes them.
+static LOGGED: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+struct Capture;
+
+impl log::Log for Capture {
+    fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
+        metadata.target().starts_with("contactstore")
+    }
+    fn log(&self, record: &log::Record<'_>) {
+        if self.enabled(record.metadata()) {
+            LOGGED.lock().unwrap().push(record.args().to_string());
+        }
+    }
+    fn flush(&self) {}
+}
+
+static CAPTURE: Capture = Capture;
+
+/// Version 3 normalizes stored phone numbers again with rlibphonenumber. A version-2
+/// file holding what the old normalization stored — numbers whose national prefix it
+/// had dropped after the country code (`+880 1812-345678` under region US was stored
+/// as `+880812345678`), a number that is no longer valid, and a repaired value that
+/// another contact already holds — upgrades without merging anything: repairs are
+/// rewritten, the collision keeps both contacts reachable, and both are listed.
+#[test]
+fn the_phone_upgrade_repairs_rewrites_and_reports_without_merging() {
+    let _ = log::set_logger(&CAPTURE).map(|()| log::set_max_level(log::LevelFilter::Info));
+    let db = copy_of(2);
+    let conn = Connection::open(&db.path).unwrap();
+    let contact = |id: &str, phone: &str| {
+        conn.execute(
+            "INSERT INTO contact (org_id, id, name, metadata, created_at, updated_at) \
+             VALUES ('acme', ?1, NULL, '{}', 0, 0)",
+            [id],
+        )
+        .unwrap();
+        conn.execute(
+            "INSERT INTO identifier (org_id, identifier_type, identifier_value, contact_id, id, \
+             is_primary) VALUES ('acme', 1, ?2, ?1, 'ident-' || ?1, 1)",
+            (id, phone),
+        )
+        .unwrap();
+    };
+    const REPAIRED: &str = "11111111-0000-0000-0000-000000000001";
+    const COLLIDING: &str = "11111111-0000-0000-0000-000000000002";
+    const HOLDER: &str = "11111111-0000-0000-0000-000000000003";
+    const INVALID: &str = "11111111-0000-0000-0000-000000000004";
+    contact(REPAIRED, "+880812345678"); // Bangladesh mobile +880 1812-345678
+    contact(COLLIDING, "+855800123456"); // Cambodia toll-free +855 1800 123 456…
+    contact(HOLDER, "+8551800123456"); // …which another contact holds correctly
+    contact(INVALID, "+99912345678"); // no such country code
+    conn.execute(
+        "INSERT INTO memory (org_id, id, contact_id, scope, agent_number, created_at, updated_at) \
+         VALUES ('acme', 'mem-agent', ?1, 'agent:+855900123456', '+855900123456', 0, 0)",
+        [REPAIRED],
+    )
+    .unwrap();
+    conn.execute(
+        "INSERT INTO activity (org_id, kind, id, contact_id, direction, contact_number, \
+         started_at, amount) VALUES ('acme', 1, 'call-x', ?1, 'inbound', '+60546012345', 0, 5)",
+        [REPAIRED],
+    )
+    .unwrap();
+    drop(conn);
+
+    LOGGED.lock().unwrap().clear();
+    let store = ContactStore::open(&db.path).unwrap();
+    let acme = store.org("acme").unwrap();
+    let found = |phone: &str| {
+        acme.find(&IdentifierQuery::phone(phone))
+            .unwrap()
+            .map(|c| c.contact.id)
+    };
+    assert_eq!(found("+880 1812-345678").as_deref(), Some(REPAIRED));
+    assert_eq!(found("+855 1800 123 456").as_deref(), Some(HOLDER));
+    let colliding = acme.get(COLLIDING).unwrap();
+    assert_eq!(colliding.identifiers[0].identifier_value, "+855800123456");
+    assert_eq!(acme.get(INVALID).unwrap().identifiers.len(), 1);
+    let memory = &acme.get(REPAIRED).unwrap().memories[0];
+    assert_eq!(memory.agent_number.as_deref(), Some("+8551900123456"));
+    assert!(acme
+        .ensure_memory(
+            REPAIRED,
+            &contactstore::MemoryScope::agent("+855 1900 123 456")
+        )
+        .map(|m| m.id == "mem-agent")
+        .unwrap());
+    assert_eq!(
+        acme.calls(REPAIRED).unwrap()[0].contact_number.as_deref(),
+        Some("+601546012345")
+    );
+    let findings = store.all_orgs().migration_findings().unwrap();
+    let summary: Vec<(&str, &str, &str, Option<&str>)> = findings
+        .iter()
+        .map(|f| {
+            (
+                f.contact_id.as_str(),
+                f.field.as_str(),
+                f.finding.as_str(),
+                f.other_contact_id.as_deref(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        vec![
+            (COLLIDING, "phone_number", "collision", Some(HOLDER)),
+            (INVALID, "phone_number", "invalid", None),
+        ]
+    );
+    assert!(findings.iter().all(|f| f.version == 3));
+    let logged = LOGGED.lock().unwrap().join("\n");
+    assert!(
+        logged.contains("1 identifiers, 1 agent numbers and 1 call/SMS numbers rewritten"),
+        "{logged}"
+    );
+    assert!(
+        logged.contains("1 kept under their old value") && logged.contains("1 kept because"),
+        "{logged}"
+    );
+    for number in ["880", "855", "999", "605", "8551"] {
+        assert!(!logged.contains(number), "the log names a number: {logged}");
+    }
+    // Erasing a contact removes the findings that name it, as holder or as subject.
+    acme.erase(HOLDER).unwrap();
+    assert_eq!(store.all_orgs().migration_findings().unwrap().len(), 1);
+    drop(store);
+    let conn = Connection::open(&db.path).unwrap();
+    assert!(reliability::integrity_problems(&conn).is_empty());
+    assert!(reliability::invariant_violations(&conn).is_empty());
+}
+
 /// Child entry: opens the shared file at the shared instant and reads the fixture's
 /// contact. Run only by the test below, in child processes.
 #[test]

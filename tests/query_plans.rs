@@ -85,7 +85,15 @@ fn statements() -> Vec<(String, String, String)> {
 }
 
 /// Statements that read a whole table by design.
-const FULL_SCANS: &[&str] = &["CONTACTS_OF_ALL_ORGS"];
+const FULL_SCANS: &[&str] = &[
+    "CONTACTS_OF_ALL_ORGS",
+    // The schema 3 upgrade reads every stored number once; the findings listing reads
+    // a table that is empty but for what an upgrade left.
+    "PHONE_IDENTIFIERS_OF_ALL_ORGS",
+    "AGENT_MEMORIES_OF_ALL_ORGS",
+    "ACTIVITY_NUMBERS_OF_ALL_ORGS",
+    "FINDINGS_OF_ALL_ORGS",
+];
 
 #[test]
 fn every_statement_uses_an_index() {

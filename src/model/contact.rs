@@ -148,6 +148,30 @@ pub struct MoveCounts {
     pub redirects: u64,
 }
 
+/// Something a schema upgrade found and left for an operator to decide (listed by
+/// [`AllOrgs::migration_findings`](crate::AllOrgs::migration_findings)). It names
+/// records, never values.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MigrationFinding {
+    /// The org of the record.
+    pub org_id: String,
+    /// The contact the record belongs to.
+    pub contact_id: String,
+    /// The identifier (`ident-…`), memory (`mem-…`) or call/SMS record it is about.
+    pub record_id: String,
+    /// Its column: `phone_number`, `agent_number` or `contact_number`.
+    pub field: String,
+    /// The schema version whose upgrade found it.
+    pub version: i64,
+    /// `collision`: the value now normalizes to one another record holds (both were
+    /// kept, the record under its old value); `invalid`: it is no longer a valid
+    /// number (kept as it was).
+    pub finding: String,
+    /// For a collision, the contact holding the normalized value (it may be the same
+    /// contact).
+    pub other_contact_id: Option<String>,
+}
+
 /// A new record id: `<prefix>-<uuid v7>` (or a bare UUID v7 for a contact), so ids
 /// created together sit together in the index.
 pub(crate) fn new_id() -> String {

@@ -7,7 +7,9 @@ mod json;
 mod memory;
 
 pub use activity::{Call, Direction, NewCall, NewSmsConversation, SmsConversation};
-pub use contact::{Contact, ContactDetails, Identifier, IdentifierType, MoveCounts};
+pub use contact::{
+    Contact, ContactDetails, Identifier, IdentifierType, MigrationFinding, MoveCounts,
+};
 pub use json::JsonObject;
 pub use memory::{
     Channel, Entity, EntityRef, EntityUpdate, Memory, MemoryScope, Message, OpenItem, Priority,

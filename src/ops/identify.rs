@@ -55,21 +55,21 @@ impl IdentifierQuery {
     }
 
     /// The normalized identifiers, strongest first.
-    pub(crate) fn normalized(&self, region: PhoneRegion) -> Result<Identifiers> {
+    pub(crate) fn normalized(&self, region: PhoneRegion) -> Result<Identifiers<'_>> {
         Identifiers::new(self, region)
     }
 }
 
 /// The identifiers of a request, strongest first (external_id > phone_number > email).
-pub(crate) struct Identifiers {
+pub(crate) struct Identifiers<'q> {
     pub(crate) wanted: Wanted,
     /// The phone number as written, while its value in `wanted` is an unconfirmed guess.
-    unconfirmed_phone: Option<String>,
+    unconfirmed_phone: Option<&'q str>,
     region: PhoneRegion,
 }
 
-impl Identifiers {
-    fn new(query: &IdentifierQuery, region: PhoneRegion) -> Result<Self> {
+impl<'q> Identifiers<'q> {
+    fn new(query: &'q IdentifierQuery, region: PhoneRegion) -> Result<Self> {
         let mut wanted = Vec::with_capacity(3);
         let mut unconfirmed_phone = None;
         if let Some(x) = &query.external_id {
@@ -81,7 +81,7 @@ impl Identifiers {
         if let Some(p) = &query.phone_number {
             let value = match normalize::phone_candidate(p, region) {
                 Some(guess) => {
-                    unconfirmed_phone = Some(p.clone());
+                    unconfirmed_phone = Some(p.as_str());
                     guess
                 }
                 None => normalize::phone(p, region, "phone_number")?,
@@ -116,7 +116,7 @@ impl Identifiers {
         {
             return Ok(found); // the stored value confirms the guess
         }
-        let parsed = normalize::phone(&raw, self.region, "phone_number")?;
+        let parsed = normalize::phone(raw, self.region, "phone_number")?;
         let slot = self
             .wanted
             .iter_mut()

@@ -96,6 +96,7 @@ pub(crate) fn merge_in(
         }
     }
     merge_memories(tx, &org, &primary.id, &duplicate.id, cap, now, &mut moved)?;
+    tx.repoint_findings(&org, &duplicate.id, &primary.id)?;
     tx.save_contact(&primary)?;
     // Redirects to the duplicate are re-pointed before it is deleted: the redirect's
     // foreign key would cascade.

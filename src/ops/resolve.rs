@@ -101,15 +101,15 @@ pub struct Resolved {
 }
 
 /// A resolve request that passed validation.
-struct Valid {
-    ids: Identifiers,
+struct Valid<'r> {
+    ids: Identifiers<'r>,
     name: Option<String>,
     metadata: JsonObject,
     scope: Option<Scope>,
 }
 
-impl Valid {
-    fn new(request: &ResolveRequest, region: crate::settings::PhoneRegion) -> Result<Self> {
+impl<'r> Valid<'r> {
+    fn new(request: &'r ResolveRequest, region: crate::settings::PhoneRegion) -> Result<Self> {
         Ok(Valid {
             ids: request.identifiers.normalized(region)?,
             name: limits::name(request.name.as_deref())?,
@@ -180,7 +180,7 @@ pub(crate) fn resolve(db: &Db, org: &str, request: &ResolveRequest) -> Result<Re
     })
 }
 
-fn plan(tx: &dyn Tx, org: &str, input: &mut Valid) -> Result<Plan> {
+fn plan(tx: &dyn Tx, org: &str, input: &mut Valid<'_>) -> Result<Plan> {
     let found = input.ids.owners(tx, org)?;
     let Some(contact) = found.contact else {
         return Ok(Plan::Create);
@@ -235,7 +235,7 @@ pub(crate) fn new_identifier(
     }
 }
 
-fn apply(tx: &dyn Tx, org: &str, input: &Valid, plan: Plan) -> Result<Resolved> {
+fn apply(tx: &dyn Tx, org: &str, input: &Valid<'_>, plan: Plan) -> Result<Resolved> {
     let now = Timestamp::now();
     match plan {
         Plan::Create => {

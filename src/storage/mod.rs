@@ -13,7 +13,7 @@ pub(crate) mod sqlite;
 use crate::error::Result;
 use crate::model::{
     ActivityKind, ActivityRow, Contact, ContactDocument, Entity, Identifier, IdentifierType,
-    JsonObject, Memory, Message, MoveCounts, OpenItem, Scope,
+    JsonObject, Memory, Message, MigrationFinding, MoveCounts, OpenItem, Scope,
 };
 use crate::timestamp::Timestamp;
 
@@ -236,9 +236,17 @@ pub(crate) trait DocumentRows {
     fn forget_merges_of(&self, org: &str, id: &str) -> Result<(u64, u64)>;
 }
 
+/// The `migration_finding` table.
+pub(crate) trait FindingRows {
+    /// Every finding, of every org.
+    fn findings(&self) -> Result<Vec<MigrationFinding>>;
+    /// Moves the findings of `from` (or naming it as the other contact) to `to`.
+    fn repoint_findings(&self, org: &str, from: &str, to: &str) -> Result<()>;
+}
+
 /// One transaction's reads and writes.
 pub(crate) trait Tx:
-    ContactRows + IdentifierRows + MemoryRows + ActivityRows + MergeRows + DocumentRows
+    ContactRows + IdentifierRows + MemoryRows + ActivityRows + MergeRows + DocumentRows + FindingRows
 {
     /// Runs `f` in a savepoint: a `BAD_REQUEST` from it undoes what it wrote and is
     /// returned; any other error is returned as is (a storage failure may have ended

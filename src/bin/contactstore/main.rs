@@ -142,7 +142,30 @@ enum ConflictPolicy {
     Merge,
 }
 
+/// The library's warnings (target `contactstore`: the counts of a schema upgrade) on
+/// stderr; nothing from other crates, which may not keep personal data out.
+struct StderrLog;
+
+impl log::Log for StderrLog {
+    fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
+        metadata.level() <= log::Level::Warn && metadata.target().starts_with("contactstore")
+    }
+
+    fn log(&self, record: &log::Record<'_>) {
+        if self.enabled(record.metadata()) {
+            eprintln!("contactstore: {}", record.args());
+        }
+    }
+
+    fn flush(&self) {}
+}
+
+static LOG: StderrLog = StderrLog;
+
 fn main() -> ExitCode {
+    if log::set_logger(&LOG).is_ok() {
+        log::set_max_level(log::LevelFilter::Warn);
+    }
     let cli = match parse() {
         Ok(cli) => cli,
         Err(e) => return usage_error(&e),

@@ -82,6 +82,7 @@ impl DocumentRows for SqliteTx<'_> {
     }
 
     fn delete_rows_of(&self, org: &str, contact_id: &str) -> Result<Deleted> {
+        self.delete_findings_naming(org, contact_id)?;
         let (memories, entities) = self.delete_memories_of(org, contact_id)?;
         Ok(Deleted {
             entities,
@@ -103,7 +104,7 @@ mod tests {
     #[test]
     fn tables_have_the_column_order_the_mappers_read() {
         let conn = rusqlite::Connection::open_in_memory().unwrap();
-        super::super::schema::migrate(&conn).unwrap();
+        super::super::schema::migrate(&conn, crate::settings::PhoneRegion::default()).unwrap();
         let columns = |table: &str| -> Vec<String> {
             conn.prepare("SELECT name FROM pragma_table_info(?1) ORDER BY cid")
                 .unwrap()

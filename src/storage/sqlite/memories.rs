@@ -391,7 +391,7 @@ mod tests {
 
     fn statements_for_memories(memories: usize) -> usize {
         let mut conn = Connection::open_in_memory().unwrap();
-        super::super::schema::migrate(&conn).unwrap();
+        super::super::schema::migrate(&conn, crate::settings::PhoneRegion::default()).unwrap();
         conn.execute(
             "INSERT INTO contact (org_id, id, name, metadata, created_at, updated_at) \
              VALUES ('o', 'c', NULL, '{}', 0, 0)",

@@ -4,10 +4,12 @@
 mod activity;
 mod contacts;
 mod documents;
+mod findings;
 mod identifiers;
 mod memories;
 mod merges;
 mod open;
+mod renormalize;
 pub(crate) mod schema;
 mod wal;
 

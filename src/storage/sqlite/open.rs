@@ -59,7 +59,7 @@ pub(super) fn open(
 
     let wal = WalCheckpoints::install(&mut conn)?;
 
-    schema::migrate(&conn)?;
+    schema::migrate(&conn, settings.region)?;
     if let Some(bytes) = settings.size_limit {
         let page_size: i64 = conn.pragma_query_value(None, "page_size", |r| r.get(0))?;
         let page_size = u64::try_from(page_size).unwrap_or(4096).max(1);

@@ -13,18 +13,27 @@
 
 use rusqlite::{Connection, TransactionBehavior};
 
+use super::renormalize;
 use crate::error::{Error, Result};
+use crate::settings::PhoneRegion;
 
 /// The schema `schema.sql` creates.
 pub(crate) const SCHEMA_SQL: &str = include_str!("../../../schema.sql");
 
-/// One upgrade step: SQL run as a batch.
-pub(crate) type Step = &'static str;
+/// One upgrade step.
+pub(crate) enum Step {
+    /// SQL run as a batch.
+    Sql(&'static str),
+    /// SQL, then code for what SQL cannot do (normalizing phone numbers again), given
+    /// the store's default phone region.
+    SqlThen(&'static str, fn(&Connection, PhoneRegion) -> Result<()>),
+}
 
 /// `UPGRADES[i]` takes a file from version `i + 1` to version `i + 2`.
 const UPGRADES: &[Step] = &[
     // 2: calls and SMS conversations in one `activity` table.
-    "CREATE TABLE activity (
+    Step::Sql(
+        "CREATE TABLE activity (
     org_id          TEXT    NOT NULL,
     kind            INTEGER NOT NULL CHECK (kind IN (1, 2)),
     id              TEXT    NOT NULL,
@@ -55,6 +64,27 @@ const UPGRADES: &[Step] = &[
      INSERT INTO sqlite_stat1 (tbl, idx, stat) VALUES
          ('activity', 'activity', '2000000 2000000 1000000 1'),
          ('activity', 'activity_by_contact', '2000000 2000000 3 2 1');",
+    ),
+    // 3: phone numbers normalized again with rlibphonenumber, and what that could not
+    // settle recorded.
+    Step::SqlThen(
+        "CREATE TABLE migration_finding (
+    org_id            TEXT    NOT NULL,
+    contact_id        TEXT    NOT NULL,
+    record_id         TEXT    NOT NULL,
+    field             TEXT    NOT NULL,
+    version           INTEGER NOT NULL,
+    finding           TEXT    NOT NULL CHECK (finding IN ('collision', 'invalid')),
+    other_contact_id  TEXT,
+    PRIMARY KEY (org_id, contact_id, record_id, field),
+    FOREIGN KEY (org_id, contact_id) REFERENCES contact (org_id, id) ON DELETE CASCADE
+) WITHOUT ROWID;
+         CREATE INDEX migration_finding_by_other ON migration_finding (org_id, other_contact_id);
+         INSERT INTO sqlite_stat1 (tbl, idx, stat) VALUES
+             ('migration_finding', 'migration_finding', '100 100 1 1 1'),
+             ('migration_finding', 'migration_finding_by_other', '100 100 1');",
+        renormalize::upgrade,
+    ),
 ];
 
 /// The schema version this build writes: one more than the number of upgrade steps.
@@ -116,8 +146,9 @@ fn has_tables(conn: &Connection) -> Result<bool> {
     )?)
 }
 
-/// Brings the schema to [`SCHEMA_VERSION`], creating it in an empty file.
-pub(crate) fn migrate(conn: &Connection) -> Result<()> {
+/// Brings the schema to [`SCHEMA_VERSION`], creating it in an empty file. `region` is
+/// the store's default phone region (an upgrade may normalize numbers again).
+pub(crate) fn migrate(conn: &Connection, region: PhoneRegion) -> Result<()> {
     if check_compatible(conn)?.user_version == SCHEMA_VERSION {
         return Ok(()); // the common case: no write lock taken
     }
@@ -127,7 +158,7 @@ pub(crate) fn migrate(conn: &Connection) -> Result<()> {
     if version == 0 {
         tx.execute_batch(SCHEMA_SQL)?;
     } else {
-        upgrade_from(&tx, version)?;
+        upgrade_from(&tx, version, region)?;
     }
     // Load the statistics the schema wrote into this connection's planner (other
     // connections read them when they open).
@@ -138,10 +169,16 @@ pub(crate) fn migrate(conn: &Connection) -> Result<()> {
     Ok(())
 }
 
-fn upgrade_from(conn: &Connection, version: i64) -> Result<()> {
+fn upgrade_from(conn: &Connection, version: i64, region: PhoneRegion) -> Result<()> {
     let start = usize::try_from(version - 1).unwrap_or(usize::MAX);
     for step in UPGRADES.iter().skip(start) {
-        conn.execute_batch(step)?;
+        match step {
+            Step::Sql(sql) => conn.execute_batch(sql)?,
+            Step::SqlThen(sql, code) => {
+                conn.execute_batch(sql)?;
+                code(conn, region)?;
+            }
+        }
     }
     Ok(())
 }
@@ -158,17 +195,17 @@ mod tests {
     #[test]
     fn migrate_creates_then_is_a_no_op() {
         let conn = Connection::open_in_memory().unwrap();
-        migrate(&conn).unwrap();
+        migrate(&conn, PhoneRegion::default()).unwrap();
         let header = read_header(&conn).unwrap();
         assert_eq!(header.user_version, SCHEMA_VERSION);
         assert_eq!(header.application_id, APPLICATION_ID);
-        migrate(&conn).unwrap();
+        migrate(&conn, PhoneRegion::default()).unwrap();
     }
 
     #[test]
     fn the_creating_connection_plans_with_the_shipped_statistics() {
         let conn = Connection::open_in_memory().unwrap();
-        migrate(&conn).unwrap();
+        migrate(&conn, PhoneRegion::default()).unwrap();
         let plan: String = conn
             .query_row(
                 "EXPLAIN QUERY PLAN SELECT id FROM identifier WHERE org_id = ?1 AND contact_id = ?2",
@@ -183,8 +220,14 @@ mod tests {
     fn other_applications_databases_are_refused() {
         let conn = Connection::open_in_memory().unwrap();
         conn.execute_batch("CREATE TABLE t (x)").unwrap();
-        assert!(matches!(migrate(&conn), Err(Error::ForeignDatabase(0))));
+        assert!(matches!(
+            migrate(&conn, PhoneRegion::default()),
+            Err(Error::ForeignDatabase(0))
+        ));
         conn.pragma_update(None, "application_id", 42).unwrap();
-        assert!(matches!(migrate(&conn), Err(Error::ForeignDatabase(42))));
+        assert!(matches!(
+            migrate(&conn, PhoneRegion::default()),
+            Err(Error::ForeignDatabase(42))
+        ));
     }
 }
