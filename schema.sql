@@ -1,4 +1,4 @@
--- contactstore schema, version 3.
+-- contactstore schema, version 4.
 --
 -- This file is the current schema and creates a new database in one step. Upgrades of
 -- older files are the steps listed in src/storage/sqlite/schema.rs; a file upgraded from any older
@@ -51,7 +51,9 @@ CREATE UNIQUE INDEX identifier_one_primary
 -- One memory per contact and scope. scope is 'persona:<persona_id>' when a persona id
 -- was given, else 'agent:<agent_number in E.164>'.
 -- recent_messages and open_items are JSON arrays, kept sorted by timestamp and
--- created_at; the library caps recent_messages at the store's setting.
+-- created_at; the library caps recent_messages at the store's setting. history is the
+-- memory_history array (what changed, oldest first, capped); summary_updated_at is
+-- when the summary last changed (NULL until then).
 CREATE TABLE memory (
     org_id           TEXT    NOT NULL,
     id               TEXT    NOT NULL,
@@ -65,6 +67,8 @@ CREATE TABLE memory (
     open_items       TEXT    NOT NULL DEFAULT '[]',
     created_at       INTEGER NOT NULL,
     updated_at       INTEGER NOT NULL,
+    summary_updated_at INTEGER,
+    history          TEXT    NOT NULL DEFAULT '[]',
     PRIMARY KEY (org_id, id),
     UNIQUE (org_id, contact_id, scope),
     FOREIGN KEY (org_id, contact_id) REFERENCES contact (org_id, id) ON DELETE CASCADE

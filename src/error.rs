@@ -64,6 +64,11 @@ pub enum Error {
     #[error("Contact not found")]
     NotFound,
 
+    /// The memory does not exist in this org (a wrong id, another org's, or one
+    /// combined into another by a merge).
+    #[error("Memory not found")]
+    MemoryNotFound,
+
     /// The database was written by a newer contactstore; it is left untouched.
     #[error(
         "database schema version {found} is newer than this contactstore supports ({supported})"
@@ -95,7 +100,7 @@ impl Error {
             Error::InvalidField { .. } | Error::MissingIdentifier | Error::Refused(_) => {
                 ErrorCode::BadRequest
             }
-            Error::NotFound => ErrorCode::NotFound,
+            Error::NotFound | Error::MemoryNotFound => ErrorCode::NotFound,
             Error::IncompatibleVersion { .. }
             | Error::ForeignDatabase(_)
             | Error::Storage(_)

@@ -65,19 +65,20 @@ mod timestamp;
 
 pub use error::{Error, ErrorCode, Result, StorageError};
 pub use model::{
-    Call, Channel, Contact, ContactDetails, Direction, Entity, EntityRef, EntityUpdate, Identifier,
-    IdentifierType, JsonObject, Memory, MemoryScope, Message, MoveCounts, NewCall,
-    NewSmsConversation, OpenItem, Priority, Role, SmsConversation,
+    Call, Channel, Contact, ContactDetails, Direction, Entity, EntityRef, EntityUpdate,
+    HistoryEntry, HistoryKind, Identifier, IdentifierType, JsonObject, Memory, MemoryContext,
+    MemoryRecord, MemoryScope, Message, MigrationFinding, MoveCounts, NewCall, NewSmsConversation,
+    OpenItem, OpenedMemory, Priority, Role, SmsConversation,
 };
 pub use ops::erase::Erased;
 pub use ops::identify::IdentifierQuery;
-pub use ops::list::{ContactPage, ListOptions, ListedContact};
+pub use ops::list::{ContactPage, ListOptions, ListedContact, OffsetPage, Pagination};
 pub use ops::merge::Merged;
 pub use ops::resolve::{Conflict, ResolveRequest, Resolved};
 pub use ops::transfer::{
     ExportSummary, ImportOptions, ImportProgress, ImportSummary, LineError, OnConflict,
 };
-pub use ops::update::{ContactUpdate, IdentifierRef, NameChange};
+pub use ops::update::{ContactPatch, ContactUpdate, IdentifierRef, NameChange};
 pub use settings::{Durability, PhoneRegion, Settings};
 pub use storage::sqlite::schema::{APPLICATION_ID, SCHEMA_VERSION};
 pub use store::{AllOrgs, ContactStore, Org};

@@ -43,6 +43,10 @@ pub const MAX_RECORD_ID_CHARS: usize = 128;
 pub const DEFAULT_PAGE_SIZE: usize = 50;
 /// Largest page size of `list`.
 pub const MAX_PAGE_SIZE: usize = 1_000;
+/// Page size of the hosted API's list (`GET /v1/contacts`) when none is asked for.
+pub const DEFAULT_OFFSET_PAGE_SIZE: usize = 50;
+/// Largest page size of the hosted API's list.
+pub const MAX_OFFSET_PAGE_SIZE: usize = 200;
 /// At most this many line errors are kept in an import summary (all are counted).
 pub const MAX_REPORTED_ERRORS: usize = 1_000;
 /// Longest import line accepted, in bytes.
@@ -51,6 +55,10 @@ pub const MAX_LINE_BYTES: usize = 8 * 1024 * 1024;
 pub const MAX_IDENTIFIERS: usize = 100;
 /// Most memories, open items per memory or entities per memory one document may carry.
 pub const MAX_LIST_ITEMS: usize = 1_000;
+/// Most entries a memory's `memory_history` keeps (the oldest are dropped).
+pub const MAX_MEMORY_HISTORY: usize = 20;
+/// Most entries an imported memory's `memory_history` may carry.
+pub const MAX_IMPORTED_HISTORY: usize = 1_000;
 /// Largest HTTP request body the shim accepts (128 KiB): room for the largest
 /// metadata object ([`MAX_METADATA_BYTES`]) and every other field.
 pub const MAX_BODY_BYTES: usize = 128 * 1024;
@@ -146,7 +154,15 @@ pub(crate) fn metadata_object(map: &JsonObject) -> Result<()> {
 /// Checks that a JSON object nests at most [`MAX_JSON_DEPTH`] levels, without
 /// recursing (the value may be arbitrarily deep).
 pub(crate) fn nesting(object: &JsonObject, field: &'static str) -> Result<()> {
-    let mut pending: Vec<(&Value, usize)> = object.values().map(|v| (v, 2)).collect();
+    values_nest(object.values().map(|v| (v, 2)).collect(), field)
+}
+
+/// Checks that a JSON value nests at most [`MAX_JSON_DEPTH`] levels.
+pub(crate) fn value_nesting(value: &Value, field: &'static str) -> Result<()> {
+    values_nest(vec![(value, 1)], field)
+}
+
+fn values_nest(mut pending: Vec<(&Value, usize)>, field: &'static str) -> Result<()> {
     while let Some((value, depth)) = pending.pop() {
         let children: &mut dyn Iterator<Item = &Value> = match value {
             Value::Array(items) => &mut items.iter(),
@@ -190,6 +206,14 @@ pub(crate) fn entries(n: usize, max: usize, field: &'static str) -> Result<()> {
 pub(crate) fn page_size(limit: usize) -> Result<usize> {
     if limit == 0 || limit > MAX_PAGE_SIZE {
         return Err(Error::invalid("limit", "must be between 1 and 1000"));
+    }
+    Ok(limit)
+}
+
+/// Checks a page size of the hosted API's list.
+pub(crate) fn offset_page_size(limit: usize) -> Result<usize> {
+    if limit == 0 || limit > MAX_OFFSET_PAGE_SIZE {
+        return Err(Error::invalid("limit", "must be between 1 and 200"));
     }
     Ok(limit)
 }

@@ -164,8 +164,14 @@ fn schema_of(path: &Path) -> Vec<(String, String, String, Option<String>)> {
              WHERE name NOT LIKE 'sqlite_%' ORDER BY type, name",
         )
         .unwrap();
+    // White space aside: SQLite keeps each statement's text, and an `ALTER TABLE … ADD
+    // COLUMN` splices its column in on the line of the last column.
+    let squeeze =
+        |sql: Option<String>| sql.map(|s| s.split_whitespace().collect::<Vec<_>>().join(" "));
     let rows = stmt
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .query_map([], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, squeeze(r.get(3)?)))
+        })
         .unwrap();
     rows.collect::<Result<_, _>>().unwrap()
 }
@@ -214,19 +220,48 @@ fn each_fixture_upgrades_to_the_schema_a_new_file_gets_and_keeps_its_data() {
     }
 }
 
+/// Fields of the export a schema version added, by the version that added them.
+const FIELDS_ADDED: &[(i64, &[&str])] = &[(4, &["summary_updated_at", "memory_history"])];
+
+/// An export line as JSON, without the memory fields added after `version`.
+fn as_of(line: &str, version: i64) -> serde_json::Value {
+    let mut v: serde_json::Value = serde_json::from_str(line).unwrap();
+    let added = FIELDS_ADDED
+        .iter()
+        .filter(|(since, _)| *since > version)
+        .flat_map(|(_, fields)| fields.iter());
+    let added: Vec<&str> = added.copied().collect();
+    if let Some(memories) = v["memories"].as_array_mut() {
+        for m in memories {
+            for field in &added {
+                m.as_object_mut().unwrap().remove(*field);
+            }
+        }
+    }
+    v
+}
+
 /// An upgrade changes how data is stored, never what it is: the upgraded file exports
-/// the very bytes the fixture's own version exported.
+/// what the fixture's own version exported — every field of its version with the same
+/// value — beside the fields later versions added. (A file of the current version
+/// exports the same bytes after an export → import round trip: tests/transfer.rs.)
 #[test]
-fn each_upgraded_fixture_exports_the_bytes_its_version_exported() {
+fn each_upgraded_fixture_exports_what_its_version_exported() {
     for version in 1..=SCHEMA_VERSION {
         let db = copy_of(version);
         let store = ContactStore::open(&db.path).unwrap();
-        let expected = std::fs::read(recorded_export(version)).unwrap();
+        let expected = String::from_utf8(std::fs::read(recorded_export(version)).unwrap()).unwrap();
+        let exported = String::from_utf8(export_all(&store)).unwrap();
         assert!(!expected.is_empty());
-        assert!(
-            export_all(&store) == expected,
-            "v{version}: the export differs from the one recorded with the fixture"
+        assert_eq!(
+            exported.lines().count(),
+            expected.lines().count(),
+            "v{version}"
         );
+        for (got, want) in exported.lines().zip(expected.lines()) {
+            let want: serde_json::Value = serde_json::from_str(want).unwrap();
+            assert_eq!(as_of(got, version), want, "v{version}");
+        }
     }
 }
 

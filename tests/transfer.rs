@@ -30,6 +30,8 @@ fn without_extras(mut v: Value) -> Value {
             let m = m.as_object_mut().unwrap();
             m.remove("created_at");
             m.remove("updated_at");
+            m.remove("summary_updated_at");
+            m.remove("memory_history");
         }
     }
     v

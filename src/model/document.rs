@@ -48,6 +48,8 @@ pub(crate) struct MemoryDocument {
     pub entities: Vec<EntityDocument>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+    pub summary_updated_at: Option<Timestamp>,
+    pub memory_history: StoredJson,
 }
 
 /// An entity of a [`MemoryDocument`].

@@ -34,6 +34,55 @@ pub struct Memory {
     pub created_at: Timestamp,
     /// When the memory last changed.
     pub updated_at: Timestamp,
+    /// When the summary last changed (null until it is first written).
+    pub summary_updated_at: Option<Timestamp>,
+    /// What changed, oldest first, at most
+    /// [`MAX_MEMORY_HISTORY`](crate::limits::MAX_MEMORY_HISTORY) entries (the oldest are
+    /// dropped).
+    pub memory_history: Vec<HistoryEntry>,
+}
+
+/// One change of a memory, as `memory_history` lists it: the hosted API's
+/// `{"timestamp", "type", "value"}`, and for summaries and facts the value before.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HistoryEntry {
+    /// When it changed.
+    pub timestamp: Timestamp,
+    /// What changed.
+    #[serde(rename = "type")]
+    pub kind: HistoryKind,
+    /// The new value: the summary, the facts set (a removed key as null), how many
+    /// messages were added, which open item or entity; null where there is none.
+    #[serde(default)]
+    pub value: serde_json::Value,
+    /// For a summary or facts change, the value before (the old summary; the changed
+    /// keys' old values, null where a key was absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous: Option<serde_json::Value>,
+}
+
+/// The kinds of change `memory_history` names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HistoryKind {
+    /// The memory was created.
+    Created,
+    /// The summary was replaced.
+    SummaryUpdate,
+    /// Facts were set or removed.
+    FactsUpdate,
+    /// Messages were added.
+    MessagesAdded,
+    /// An open item was added.
+    OpenItemAdded,
+    /// Open items were closed.
+    OpenItemsClosed,
+    /// An entity was created or changed.
+    EntityUpdate,
+    /// Another contact's memory of the same scope was merged in.
+    MergedIn,
+    /// The memory was reset: everything it held was wiped.
+    Reset,
 }
 
 /// Implements `FromStr` for a model enum from its JSON names, with a field-naming error.
@@ -68,11 +117,19 @@ parse_enum!(Role, "role", "must be user, assistant or system", {
 });
 
 /// Where a message was exchanged.
+///
+/// A closed set, kept verbatim: it holds every value the hosted API writes (`call`,
+/// `sms`) beside contactstore's own (`voice` — the name it used for calls before it
+/// spoke the hosted API's data — `email`, `chat`). `call` and `voice` stay distinct, so
+/// hosted data exported and imported again keeps its bytes, and rows written with
+/// `voice` read back as they were.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Channel {
-    /// A phone call.
+    /// A phone call (contactstore's own name).
     Voice,
+    /// A phone call (the hosted API's name).
+    Call,
     /// A text message.
     Sms,
     /// Email.
@@ -81,8 +138,9 @@ pub enum Channel {
     Chat,
 }
 
-parse_enum!(Channel, "channel", "must be voice, sms, email or chat", {
-    "voice" => Channel::Voice, "sms" => Channel::Sms, "email" => Channel::Email, "chat" => Channel::Chat,
+parse_enum!(Channel, "channel", "must be call, voice, sms, email or chat", {
+    "voice" => Channel::Voice, "call" => Channel::Call, "sms" => Channel::Sms,
+    "email" => Channel::Email, "chat" => Channel::Chat,
 });
 
 /// How urgent an open item is.
@@ -338,6 +396,8 @@ mod tests {
             "Invalid role: must be user, assistant or system"
         );
         assert!("fax".parse::<Channel>().is_err());
+        assert_eq!("call".parse::<Channel>().unwrap(), Channel::Call);
+        assert_eq!(serde_json::to_string(&Channel::Call).unwrap(), "\"call\"");
         assert!("p0".parse::<Priority>().is_err());
     }
 

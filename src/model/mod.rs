@@ -5,6 +5,7 @@ mod contact;
 mod document;
 mod json;
 mod memory;
+mod record;
 
 pub use activity::{Call, Direction, NewCall, NewSmsConversation, SmsConversation};
 pub use contact::{
@@ -12,9 +13,10 @@ pub use contact::{
 };
 pub use json::JsonObject;
 pub use memory::{
-    Channel, Entity, EntityRef, EntityUpdate, Memory, MemoryScope, Message, OpenItem, Priority,
-    Role,
+    Channel, Entity, EntityRef, EntityUpdate, HistoryEntry, HistoryKind, Memory, MemoryScope,
+    Message, OpenItem, Priority, Role,
 };
+pub use record::{MemoryContext, MemoryRecord, OpenedMemory};
 
 pub(crate) use activity::{ActivityKind, ActivityRow};
 pub(crate) use contact::{new_id, new_prefixed_id};

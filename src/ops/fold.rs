@@ -5,7 +5,8 @@
 use std::collections::HashSet;
 use std::hash::Hash;
 
-use crate::model::{JsonObject, Message};
+use crate::limits::MAX_MEMORY_HISTORY;
+use crate::model::{HistoryEntry, JsonObject, Message};
 
 /// Applies a patch: keys set, keys set to null removed. Returns whether anything
 /// changed.
@@ -36,6 +37,14 @@ pub(crate) fn add_sorted_capped(messages: &mut Vec<Message>, new: &[Message], ca
     messages.sort_by_key(|m| m.timestamp);
     if messages.len() > cap {
         messages.drain(..messages.len() - cap);
+    }
+}
+
+/// Appends a history entry, dropping the oldest past [`MAX_MEMORY_HISTORY`].
+pub(crate) fn push_history(history: &mut Vec<HistoryEntry>, entry: HistoryEntry) {
+    history.push(entry);
+    if history.len() > MAX_MEMORY_HISTORY {
+        history.drain(..history.len() - MAX_MEMORY_HISTORY);
     }
 }
 

@@ -9,9 +9,10 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::lookup::details;
 use crate::error::{Error, Result};
-use crate::limits::{self, DEFAULT_PAGE_SIZE, MAX_RECORD_ID_CHARS};
-use crate::model::{Contact, Identifier};
+use crate::limits::{self, DEFAULT_OFFSET_PAGE_SIZE, DEFAULT_PAGE_SIZE, MAX_RECORD_ID_CHARS};
+use crate::model::{Contact, ContactDetails, Identifier};
 use crate::storage::{Db, ListPosition, PageQuery, Tx};
 use crate::timestamp::Timestamp;
 
@@ -86,6 +87,58 @@ pub struct ContactPage {
     pub contacts: Vec<ListedContact>,
     /// Pass it as the cursor for the next page; null after the last page.
     pub next_cursor: Option<String>,
+}
+
+/// A page of the hosted API's list (`GET /v1/contacts`): contacts with their
+/// identifiers and memories, by offset.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OffsetPage {
+    /// The contacts, by `created_at` then id.
+    pub contacts: Vec<ContactDetails>,
+    /// Where the page stands.
+    pub pagination: Pagination,
+}
+
+/// The hosted API's `pagination` object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pagination {
+    /// Contacts in the org.
+    pub total: u64,
+    /// The page size applied.
+    pub limit: usize,
+    /// The contacts skipped.
+    pub offset: u64,
+    /// Whether contacts follow this page.
+    pub has_more: bool,
+}
+
+/// One page by offset. Offsets are the hosted API's way; [`list`]'s cursor costs the
+/// same at any depth, an offset costs its length (the skipped contacts are walked).
+pub(crate) fn offset_page(
+    db: &Db,
+    org: &str,
+    offset: u64,
+    limit: Option<usize>,
+) -> Result<OffsetPage> {
+    let limit = limits::offset_page_size(limit.unwrap_or(DEFAULT_OFFSET_PAGE_SIZE))?;
+    db.read(|tx| {
+        let total = tx.count_contacts(org)?;
+        let contacts = tx
+            .contacts_at_offset(org, offset, limit)?
+            .into_iter()
+            .map(|c| details(tx, c))
+            .collect::<Result<Vec<_>>>()?;
+        let has_more = offset.saturating_add(contacts.len() as u64) < total;
+        Ok(OffsetPage {
+            contacts,
+            pagination: Pagination {
+                total,
+                limit,
+                offset,
+                has_more,
+            },
+        })
+    })
 }
 
 /// The position after a contact: `<created_at millis>.<id>`, opaque to callers.

@@ -27,10 +27,12 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::fold::{add_missing_keys, add_sorted_capped, join_texts, union};
+use serde_json::json;
+
+use super::fold::{add_missing_keys, add_sorted_capped, join_texts, push_history, union};
 use super::lookup::contact_in;
 use crate::error::{Error, Result};
-use crate::model::{ActivityKind, Contact, Entity, Memory, MoveCounts};
+use crate::model::{ActivityKind, Contact, Entity, HistoryEntry, HistoryKind, Memory, MoveCounts};
 use crate::storage::{Db, OrgScope, Tx};
 use crate::timestamp::Timestamp;
 
@@ -153,8 +155,7 @@ fn merge_memories(
             continue;
         };
         let before = p.entities.clone();
-        combine_memory(&mut p, &d, cap);
-        p.updated_at = now;
+        combine_memory(&mut p, &d, cap, now);
         tx.save_memory(org, &p)?;
         // Only entities the duplicate added or changed are written.
         for entity in p.entities.iter().filter(|e| !before.contains(e)) {
@@ -167,9 +168,14 @@ fn merge_memories(
     Ok(())
 }
 
-/// Combines the duplicate's memory of a scope into the primary's (rule 6).
-pub(crate) fn combine_memory(primary: &mut Memory, duplicate: &Memory, cap: usize) {
-    primary.summary = join_texts(&primary.summary, &duplicate.summary);
+/// Combines the duplicate's memory of a scope into the primary's (rule 6), at `now`.
+/// The histories are joined in time order, and the merge is the newest entry.
+pub(crate) fn combine_memory(primary: &mut Memory, duplicate: &Memory, cap: usize, now: Timestamp) {
+    let summary = join_texts(&primary.summary, &duplicate.summary);
+    if summary != primary.summary {
+        primary.summary = summary;
+        primary.summary_updated_at = Some(now);
+    }
     add_missing_keys(&mut primary.facts, &duplicate.facts);
     if primary.agent_number.is_none() {
         primary.agent_number.clone_from(&duplicate.agent_number);
@@ -189,6 +195,23 @@ pub(crate) fn combine_memory(primary: &mut Memory, duplicate: &Memory, cap: usiz
         }
     }
     primary.created_at = primary.created_at.min(duplicate.created_at);
+    primary.updated_at = now;
+    let mut history = primary.memory_history.clone();
+    history.extend(duplicate.memory_history.iter().cloned());
+    // Stable: on equal timestamps the primary's entries come first.
+    history.sort_by_key(|e| e.timestamp);
+    // The memory merged in, by id (the merge journal links the two contacts).
+    let merged_in = json!({"memory_id": duplicate.id});
+    primary.memory_history = history;
+    push_history(
+        &mut primary.memory_history,
+        HistoryEntry {
+            timestamp: now,
+            kind: HistoryKind::MergedIn,
+            value: merged_in,
+            previous: None,
+        },
+    );
 }
 
 /// Where both memories know an entity: the later discussion wins status and

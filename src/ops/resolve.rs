@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::identify::{IdentifierQuery, Identifiers};
-use super::scope;
+use super::{memory, scope};
 use crate::error::Result;
 use crate::limits;
 use crate::model::{
@@ -252,7 +252,7 @@ fn apply(tx: &dyn Tx, org: &str, input: &Valid<'_>, plan: Plan) -> Result<Resolv
                 tx.insert_identifier(org, &new_identifier(&contact.id, *kind, value, true))?;
             }
             if let Some(scope) = &input.scope {
-                tx.insert_empty_memory(org, &new_prefixed_id("mem"), &contact.id, scope, now)?;
+                memory::create(tx, org, &contact.id, scope, now)?;
             }
             Ok(Resolved {
                 contact,
@@ -280,7 +280,7 @@ fn apply(tx: &dyn Tx, org: &str, input: &Valid<'_>, plan: Plan) -> Result<Resolv
                 contact.updated_at = now;
                 tx.save_contact(&contact)?;
                 if let (true, Some(scope)) = (create_memory, &input.scope) {
-                    tx.insert_empty_memory(org, &new_prefixed_id("mem"), &contact.id, scope, now)?;
+                    memory::create(tx, org, &contact.id, scope, now)?;
                 }
             }
             Ok(Resolved {

@@ -12,7 +12,7 @@ use super::lookup::{details, reached_contact};
 use super::resolve::new_identifier;
 use crate::error::{Error, Result};
 use crate::limits;
-use crate::model::{ContactDetails, IdentifierType, JsonObject};
+use crate::model::{Contact, ContactDetails, IdentifierType, JsonObject};
 use crate::normalize;
 use crate::settings::PhoneRegion;
 use crate::storage::{Db, Owner, Tx};
@@ -131,10 +131,64 @@ impl ContactUpdate {
     }
 }
 
+/// The hosted API's contact update (`PATCH /v1/contacts/{contact_id}`): the name
+/// replaced, an email and an external id added or updated, metadata merged key by key.
+///
+/// "Add or update" of an identifier: it becomes the contact's primary of its type —
+/// added if the contact does not have it yet, made primary if it has; the contact's
+/// other identifiers of the type stay (an identity is never dropped silently). One
+/// that belongs to another contact is refused. Metadata keys are set or overwritten,
+/// none is deleted: a key set to null is stored as null, as the hosted API's facts
+/// merge does. Unknown fields are ignored.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ContactPatch {
+    /// The new name (a blank one clears it).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// An email to add or update.
+    #[serde(default)]
+    pub email: Option<String>,
+    /// An external id to add or update.
+    #[serde(default)]
+    pub external_id: Option<String>,
+    /// Metadata keys to set.
+    #[serde(default)]
+    pub metadata: Option<serde_json::Value>,
+}
+
+impl ContactPatch {
+    /// The same changes as a [`ContactUpdate`], and the metadata merge.
+    fn to_update(&self) -> Result<(ContactUpdate, JsonObject)> {
+        let mut update = ContactUpdate::default();
+        if let Some(name) = &self.name {
+            update = update.name(name.clone());
+        }
+        for (kind, value) in [
+            (IdentifierType::Email, &self.email),
+            (IdentifierType::ExternalId, &self.external_id),
+        ] {
+            if let Some(value) = value {
+                update = update.add(kind, value.clone()).primary(kind, value.clone());
+            }
+        }
+        Ok((update, limits::metadata(self.metadata.as_ref())?))
+    }
+}
+
+/// How a metadata patch treats a key set to null.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Nulls {
+    /// Null removes the key (the library's update).
+    Remove,
+    /// Null is stored (the hosted API's merge).
+    Keep,
+}
+
 /// An update that passed validation.
 struct Valid {
     name: NameChange,
     metadata: JsonObject,
+    nulls: Nulls,
     add: Vec<(IdentifierType, String)>,
     remove: Vec<(IdentifierType, String)>,
     primary: Vec<(IdentifierType, String)>,
@@ -154,6 +208,7 @@ fn validate(update: &ContactUpdate, region: PhoneRegion) -> Result<Valid> {
     };
     Ok(Valid {
         name,
+        nulls: Nulls::Remove,
         metadata: update.metadata.clone(),
         add: all(&update.add)?,
         remove: all(&update.remove)?,
@@ -170,7 +225,20 @@ pub(crate) fn update(
     update: &ContactUpdate,
 ) -> Result<ContactDetails> {
     let valid = validate(update, db.settings().region)?;
-    db.write(|tx| {
+    db.write(|tx| apply(tx, org, contact_id, &valid).and_then(|c| details(tx, c)))
+}
+
+/// Applies the hosted API's contact update; returns the contact. See [`ContactPatch`].
+pub(crate) fn patch(db: &Db, org: &str, contact_id: &str, patch: &ContactPatch) -> Result<Contact> {
+    let (update, metadata) = patch.to_update()?;
+    let mut valid = validate(&update, db.settings().region)?;
+    valid.metadata = metadata;
+    valid.nulls = Nulls::Keep;
+    db.write(|tx| apply(tx, org, contact_id, &valid))
+}
+
+fn apply(tx: &dyn Tx, org: &str, contact_id: &str, valid: &Valid) -> Result<Contact> {
+    {
         let mut contact = reached_contact(tx, org, contact_id)?;
         let id = contact.id.clone();
         let name = match &valid.name {
@@ -180,7 +248,12 @@ pub(crate) fn update(
         };
         let mut changed = name != contact.name;
         contact.name = name;
-        changed |= patch_object(&mut contact.metadata, &valid.metadata);
+        changed |= match valid.nulls {
+            Nulls::Remove => patch_object(&mut contact.metadata, &valid.metadata),
+            Nulls::Keep => valid.metadata.iter().fold(false, |changed, (k, v)| {
+                contact.metadata.insert(k.clone(), v.clone()).as_ref() != Some(v) || changed
+            }),
+        };
         limits::facts(&contact.metadata, "metadata")?;
         changed |= add_identifiers(tx, org, &id, &valid.add)?;
         changed |= remove_identifiers(tx, org, &id, &valid.remove)?;
@@ -195,8 +268,8 @@ pub(crate) fn update(
             contact.updated_at = Timestamp::now();
             tx.save_contact(&contact)?;
         }
-        details(tx, contact)
-    })
+        Ok(contact)
+    }
 }
 
 fn add_identifiers(

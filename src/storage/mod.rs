@@ -12,8 +12,8 @@ pub(crate) mod sqlite;
 
 use crate::error::Result;
 use crate::model::{
-    ActivityKind, ActivityRow, Contact, ContactDocument, Entity, Identifier, IdentifierType,
-    JsonObject, Memory, Message, MigrationFinding, MoveCounts, OpenItem, Scope,
+    ActivityKind, ActivityRow, Contact, ContactDocument, Entity, HistoryEntry, Identifier,
+    IdentifierType, JsonObject, Memory, Message, MigrationFinding, MoveCounts, OpenItem, Scope,
 };
 use crate::timestamp::Timestamp;
 
@@ -59,6 +59,8 @@ pub(crate) struct MemoryRow {
     pub facts: JsonObject,
     pub recent_messages: Vec<Message>,
     pub open_items: Vec<OpenItem>,
+    pub summary_updated_at: Option<Timestamp>,
+    pub history: Vec<HistoryEntry>,
 }
 
 /// What erasing a contact's own rows deleted.
@@ -86,6 +88,10 @@ pub(crate) trait ContactRows {
     fn delete_contact(&self, org: &str, id: &str) -> Result<()>;
     /// Contacts after a position in (`created_at`, id) order.
     fn contact_page(&self, org: &str, query: &PageQuery<'_>) -> Result<Vec<Contact>>;
+    /// Contacts in (`created_at`, id) order, skipping `offset`.
+    fn contacts_at_offset(&self, org: &str, offset: u64, limit: usize) -> Result<Vec<Contact>>;
+    /// How many contacts the org has.
+    fn count_contacts(&self, org: &str) -> Result<u64>;
 }
 
 /// The `identifier` table.
@@ -140,7 +146,9 @@ pub(crate) trait IdentifierRows {
 pub(crate) trait MemoryRows {
     fn memory_exists(&self, org: &str, contact_id: &str, scope: &Scope) -> Result<bool>;
     fn memory_row(&self, org: &str, contact_id: &str, scope: &Scope) -> Result<Option<MemoryRow>>;
-    /// Creates an empty memory.
+    /// A memory's written columns by its id, and the contact it belongs to.
+    fn memory_row_by_id(&self, org: &str, memory_id: &str) -> Result<Option<(MemoryRow, String)>>;
+    /// Creates an empty memory with its first history entries.
     fn insert_empty_memory(
         &self,
         org: &str,
@@ -148,11 +156,14 @@ pub(crate) trait MemoryRows {
         contact_id: &str,
         scope: &Scope,
         now: Timestamp,
+        history: &[HistoryEntry],
     ) -> Result<()>;
     /// Saves a memory's written columns and its `updated_at`.
     fn update_memory(&self, org: &str, row: &MemoryRow, now: Timestamp) -> Result<()>;
     /// Saves every column of a memory (after a merge combined two).
     fn save_memory(&self, org: &str, memory: &Memory) -> Result<()>;
+    /// Deletes the entities of one memory; returns how many.
+    fn delete_entities_of_memory(&self, org: &str, memory_id: &str) -> Result<u64>;
     /// The contact's memories with their entities: by creation, entities most recently
     /// discussed first.
     fn memories_of(&self, org: &str, contact_id: &str) -> Result<Vec<Memory>>;

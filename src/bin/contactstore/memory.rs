@@ -62,7 +62,7 @@ pub enum MemoryCommand {
         /// user, assistant or system.
         #[arg(long)]
         role: String,
-        /// voice, sms, email or chat.
+        /// call, voice, sms, email or chat.
         #[arg(long)]
         channel: String,
         /// What was said.

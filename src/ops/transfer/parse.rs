@@ -14,8 +14,8 @@ use crate::error::{Error, Result};
 use crate::limits::{self, MAX_IDENTIFIERS, MAX_LIST_ITEMS};
 use crate::model::{
     new_id, new_prefixed_id, ActivityKind, ActivityRow, ContactDocument, Entity, EntityDocument,
-    EntityRef, Identifier, IdentifierType, JsonObject, MemoryDocument, Message, OpenItem,
-    StoredJson,
+    EntityRef, HistoryEntry, Identifier, IdentifierType, JsonObject, MemoryDocument, Message,
+    OpenItem, StoredJson,
 };
 use crate::normalize;
 use crate::ops::activity::ActivityInput;
@@ -105,6 +105,10 @@ struct MemoryIn {
     created_at: Option<String>,
     #[serde(default)]
     updated_at: Option<String>,
+    #[serde(default)]
+    summary_updated_at: Option<String>,
+    #[serde(default)]
+    memory_history: Vec<HistoryEntry>,
 }
 
 #[derive(Deserialize)]
@@ -392,6 +396,12 @@ fn memory(
     let open_items = open_items(m.open_items)?;
     let entities = entities(m.entities)?;
     let created_at = timestamp(m.created_at.as_deref(), "created_at", contact_created)?;
+    let summary_updated_at = m
+        .summary_updated_at
+        .as_deref()
+        .map(|t| Timestamp::parse_field(t, "summary_updated_at"))
+        .transpose()?;
+    let memory_history = history(m.memory_history)?;
     Ok(MemoryDocument {
         id: record_id(m.id, "mem", "memory id")?,
         contact_id: contact_id.to_owned(),
@@ -404,7 +414,25 @@ fn memory(
         entities,
         created_at,
         updated_at: timestamp(m.updated_at.as_deref(), "updated_at", created_at)?,
+        summary_updated_at,
+        memory_history: StoredJson::of(&memory_history),
     })
+}
+
+/// A memory's history: bounded, in time order, the newest
+/// [`MAX_MEMORY_HISTORY`](limits::MAX_MEMORY_HISTORY) kept.
+fn history(mut given: Vec<HistoryEntry>) -> Result<Vec<HistoryEntry>> {
+    limits::entries(given.len(), limits::MAX_IMPORTED_HISTORY, "memory_history")?;
+    for entry in &given {
+        limits::value_nesting(&entry.value, "memory_history")?;
+        if let Some(previous) = &entry.previous {
+            limits::value_nesting(previous, "memory_history")?;
+        }
+    }
+    given.sort_by_key(|e| e.timestamp);
+    let excess = given.len().saturating_sub(limits::MAX_MEMORY_HISTORY);
+    given.drain(..excess);
+    Ok(given)
 }
 
 /// Open items checked, each exact item once, by `created_at`.

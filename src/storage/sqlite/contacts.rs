@@ -31,6 +31,11 @@ const PAGE: &str = "SELECT * FROM contact \
        AND (?5 IS NULL OR name LIKE ?5 ESCAPE '\\') \
      ORDER BY created_at, id LIMIT ?6";
 
+/// The hosted API's list pages by offset: the org's contacts in list order, skipped.
+const PAGE_AT_OFFSET: &str = "SELECT * FROM contact WHERE org_id = ?1 \
+     ORDER BY created_at, id LIMIT ?2 OFFSET ?3";
+const COUNT_CONTACTS: &str = "SELECT count(*) FROM contact WHERE org_id = ?1";
+
 /// A contact from columns `first..first + 6` in the table's order: org_id, id, name,
 /// metadata, created_at, updated_at.
 pub(super) fn contact_from_row(row: &Row<'_>, first: usize) -> rusqlite::Result<Contact> {
@@ -121,5 +126,19 @@ impl ContactRows for SqliteTx<'_> {
             ],
             contact,
         )
+    }
+
+    fn contacts_at_offset(&self, org: &str, offset: u64, limit: usize) -> Result<Vec<Contact>> {
+        let as_i64 = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+        self.query_all(
+            PAGE_AT_OFFSET,
+            (org, as_i64(limit as u64), as_i64(offset)),
+            contact,
+        )
+    }
+
+    fn count_contacts(&self, org: &str) -> Result<u64> {
+        let n: Option<i64> = self.query_one(COUNT_CONTACTS, [org], |r| r.get(0))?;
+        Ok(n.unwrap_or(0).max(0) as u64)
     }
 }

@@ -149,7 +149,9 @@ mod tests {
                 "recent_messages",
                 "open_items",
                 "created_at",
-                "updated_at"
+                "updated_at",
+                "summary_updated_at",
+                "history"
             ]
         );
         assert_eq!(

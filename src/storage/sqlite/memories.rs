@@ -7,22 +7,28 @@ use rusqlite::Row;
 
 use super::{json_column, stored_json, SqliteTx};
 use crate::error::Result;
-use crate::model::{to_json, Entity, EntityDocument, Memory, MemoryDocument, Scope};
+use crate::model::{to_json, Entity, EntityDocument, HistoryEntry, Memory, MemoryDocument, Scope};
 use crate::storage::{MemoryRow, MemoryRows};
 use crate::timestamp::Timestamp;
 
 const MEMORY_EXISTS: &str =
     "SELECT 1 FROM memory WHERE org_id = ?1 AND contact_id = ?2 AND scope = ?3";
-const MEMORY_ROW: &str = "SELECT id, summary, facts, recent_messages, open_items FROM memory \
-     WHERE org_id = ?1 AND contact_id = ?2 AND scope = ?3";
+const MEMORY_ROW: &str = "SELECT id, summary, facts, recent_messages, open_items, \
+     summary_updated_at, history FROM memory WHERE org_id = ?1 AND contact_id = ?2 AND scope = ?3";
+const MEMORY_ROW_BY_ID: &str = "SELECT id, summary, facts, recent_messages, open_items, \
+     summary_updated_at, history, contact_id FROM memory WHERE org_id = ?1 AND id = ?2";
 const INSERT_MEMORY: &str = "INSERT INTO memory (org_id, id, contact_id, scope, persona_id, \
-     agent_number, summary, facts, recent_messages, open_items, created_at, updated_at) \
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
+     agent_number, summary, facts, recent_messages, open_items, created_at, updated_at, \
+     summary_updated_at, history) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)";
 const UPDATE_MEMORY_ROW: &str = "UPDATE memory SET summary = ?3, facts = ?4, \
-     recent_messages = ?5, open_items = ?6, updated_at = ?7 WHERE org_id = ?1 AND id = ?2";
+     recent_messages = ?5, open_items = ?6, updated_at = ?7, summary_updated_at = ?8, \
+     history = ?9 WHERE org_id = ?1 AND id = ?2";
 const SAVE_MEMORY: &str = "UPDATE memory SET agent_number = ?3, summary = ?4, facts = ?5, \
-     recent_messages = ?6, open_items = ?7, created_at = ?8, updated_at = ?9 \
-     WHERE org_id = ?1 AND id = ?2";
+     recent_messages = ?6, open_items = ?7, created_at = ?8, updated_at = ?9, \
+     summary_updated_at = ?10, history = ?11 WHERE org_id = ?1 AND id = ?2";
+const DELETE_ENTITIES_OF_MEMORY: &str =
+    "DELETE FROM memory_entity WHERE org_id = ?1 AND memory_id = ?2";
 const MEMORIES_OF_CONTACT: &str =
     "SELECT * FROM memory WHERE org_id = ?1 AND contact_id = ?2 ORDER BY created_at, id";
 const ENTITIES_OF_CONTACT: &str = "SELECT e.* \
@@ -55,7 +61,7 @@ const DELETE_ENTITIES_OF_CONTACT: &str =
 
 /// A memory without entities, from the table's columns: org_id, id, contact_id, scope,
 /// persona_id, agent_number, summary, facts, recent_messages, open_items, created_at,
-/// updated_at.
+/// updated_at, summary_updated_at, history.
 fn memory_from_row(row: &Row<'_>) -> rusqlite::Result<Memory> {
     Ok(Memory {
         id: row.get(1)?,
@@ -69,6 +75,8 @@ fn memory_from_row(row: &Row<'_>) -> rusqlite::Result<Memory> {
         entities: Vec::new(),
         created_at: row.get(10)?,
         updated_at: row.get(11)?,
+        summary_updated_at: row.get(12)?,
+        memory_history: json_column(row, 13)?,
     })
 }
 
@@ -86,6 +94,8 @@ fn memory_document_from_row(row: &Row<'_>) -> rusqlite::Result<MemoryDocument> {
         entities: Vec::new(),
         created_at: row.get(10)?,
         updated_at: row.get(11)?,
+        summary_updated_at: row.get(12)?,
+        memory_history: stored_json(row, 13)?,
     })
 }
 
@@ -138,6 +148,19 @@ impl HasEntities for MemoryDocument {
     fn entities(&mut self) -> &mut Vec<EntityDocument> {
         &mut self.entities
     }
+}
+
+/// A memory's written columns from [`MEMORY_ROW`]'s first seven.
+fn memory_row_from_row(row: &Row<'_>) -> rusqlite::Result<MemoryRow> {
+    Ok(MemoryRow {
+        id: row.get(0)?,
+        summary: row.get(1)?,
+        facts: json_column(row, 2)?,
+        recent_messages: json_column(row, 3)?,
+        open_items: json_column(row, 4)?,
+        summary_updated_at: row.get(5)?,
+        history: json_column(row, 6)?,
+    })
 }
 
 impl SqliteTx<'_> {
@@ -201,6 +224,8 @@ impl SqliteTx<'_> {
                 m.open_items.as_str(),
                 m.created_at,
                 m.updated_at,
+                m.summary_updated_at,
+                m.memory_history.as_str(),
             ],
         )?;
         for e in &m.entities {
@@ -236,14 +261,16 @@ impl MemoryRows for SqliteTx<'_> {
     }
 
     fn memory_row(&self, org: &str, contact_id: &str, scope: &Scope) -> Result<Option<MemoryRow>> {
-        self.query_one(MEMORY_ROW, (org, contact_id, scope.key()), |row| {
-            Ok(MemoryRow {
-                id: row.get(0)?,
-                summary: row.get(1)?,
-                facts: json_column(row, 2)?,
-                recent_messages: json_column(row, 3)?,
-                open_items: json_column(row, 4)?,
-            })
+        self.query_one(
+            MEMORY_ROW,
+            (org, contact_id, scope.key()),
+            memory_row_from_row,
+        )
+    }
+
+    fn memory_row_by_id(&self, org: &str, memory_id: &str) -> Result<Option<(MemoryRow, String)>> {
+        self.query_one(MEMORY_ROW_BY_ID, (org, memory_id), |row| {
+            Ok((memory_row_from_row(row)?, row.get(7)?))
         })
     }
 
@@ -254,6 +281,7 @@ impl MemoryRows for SqliteTx<'_> {
         contact_id: &str,
         scope: &Scope,
         now: Timestamp,
+        history: &[HistoryEntry],
     ) -> Result<()> {
         self.execute(
             INSERT_MEMORY,
@@ -270,6 +298,8 @@ impl MemoryRows for SqliteTx<'_> {
                 "[]",
                 now,
                 now,
+                None::<Timestamp>,
+                to_json(history),
             ],
         )?;
         Ok(())
@@ -286,6 +316,8 @@ impl MemoryRows for SqliteTx<'_> {
                 to_json(&row.recent_messages),
                 to_json(&row.open_items),
                 now,
+                row.summary_updated_at,
+                to_json(&row.history),
             ),
         )?;
         Ok(())
@@ -304,9 +336,15 @@ impl MemoryRows for SqliteTx<'_> {
                 to_json(&m.open_items),
                 m.created_at,
                 m.updated_at,
+                m.summary_updated_at,
+                to_json(&m.memory_history),
             ],
         )?;
         Ok(())
+    }
+
+    fn delete_entities_of_memory(&self, org: &str, memory_id: &str) -> Result<u64> {
+        self.execute(DELETE_ENTITIES_OF_MEMORY, (org, memory_id))
     }
 
     fn memories_of(&self, org: &str, contact_id: &str) -> Result<Vec<Memory>> {

@@ -7,8 +7,9 @@
 //!
 //! Rules for editing this file: never edit, remove or reorder a shipped step; a new
 //! schema change is a new step appended to [`UPGRADES`] *and* the same change made in
-//! `schema.sql` (with the very same `CREATE` text: SQLite keeps it, and the tests
-//! compare it). The tests check that a file upgraded from each old version ends up
+//! `schema.sql` (with the same `CREATE` text but for white space: SQLite keeps it,
+//! and the tests compare it; an `ALTER TABLE … ADD COLUMN` appends the column after
+//! the last column definition). The tests check that a file upgraded from each old version ends up
 //! with the schema `schema.sql` creates, and keeps its data.
 
 use rusqlite::{Connection, TransactionBehavior};
@@ -84,6 +85,11 @@ const UPGRADES: &[Step] = &[
              ('migration_finding', 'migration_finding', '100 100 1 1 1'),
              ('migration_finding', 'migration_finding_by_other', '100 100 1');",
         renormalize::upgrade,
+    ),
+    // 4: memory_history and summary_updated_at on every memory.
+    Step::Sql(
+        "ALTER TABLE memory ADD COLUMN summary_updated_at INTEGER;
+         ALTER TABLE memory ADD COLUMN history TEXT NOT NULL DEFAULT '[]';",
     ),
 ];
 

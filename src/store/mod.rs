@@ -1,5 +1,12 @@
-//! [`ContactStore`], the handle owning the connection, and [`Org`], the view of one
-//! tenant through which every contact operation runs.
+//! The public face: [`ContactStore`], the handle owning the database, [`Org`], the view
+//! of one tenant through which every contact operation runs (its memory calls in
+//! `memory.rs`), and [`AllOrgs`], the administration view (`admin.rs`). Each method is
+//! one call into the rules.
+
+mod admin;
+mod memory;
+
+pub use admin::AllOrgs;
 
 use std::io::{BufRead, Write};
 use std::path::Path;
@@ -7,17 +14,16 @@ use std::path::Path;
 use crate::error::Result;
 use crate::limits;
 use crate::model::{
-    ActivityKind, Call, ContactDetails, EntityUpdate, JsonObject, Memory, MemoryScope, Message,
-    MigrationFinding, NewCall, NewSmsConversation, OpenItem, SmsConversation,
+    ActivityKind, Call, Contact, ContactDetails, NewCall, NewSmsConversation, SmsConversation,
 };
 use crate::ops::erase::{self, Erased};
 use crate::ops::identify::IdentifierQuery;
-use crate::ops::list::{self, ContactPage, ListOptions};
+use crate::ops::list::{self, ContactPage, ListOptions, OffsetPage};
 use crate::ops::merge::{self, Merged};
 use crate::ops::resolve::{self, ResolveRequest, Resolved};
 use crate::ops::transfer::{self, ExportSummary, ImportOptions, ImportProgress, ImportSummary};
-use crate::ops::update::{self, ContactUpdate};
-use crate::ops::{activity, lookup, memory};
+use crate::ops::update::{self, ContactPatch, ContactUpdate};
+use crate::ops::{activity, lookup};
 use crate::settings::Settings;
 use crate::storage::{Db, OrgScope};
 
@@ -246,6 +252,40 @@ impl<'s> Org<'s> {
         list::list(&self.store.db, &self.org_id, options)
     }
 
+    /// One page of the org's contacts by offset, with their identifiers and memories,
+    /// and the hosted API's `pagination` (`GET /v1/contacts`): by `created_at` then
+    /// id; `limit` 1–200, default 50. [`Org::list`]'s cursor is cheaper deep into an
+    /// org.
+    ///
+    /// ```
+    /// use contactstore::{ContactStore, ResolveRequest};
+    /// let store = ContactStore::open_in_memory()?;
+    /// let org = store.org("acme")?;
+    /// for i in 0..3 {
+    ///     org.resolve(&ResolveRequest::email(format!("user{i}@example.com")))?;
+    /// }
+    /// let page = org.contacts_at_offset(2, Some(2))?;
+    /// assert_eq!(page.contacts.len(), 1);
+    /// assert_eq!((page.pagination.total, page.pagination.has_more), (3, false));
+    /// # Ok::<(), contactstore::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::InvalidField`](crate::Error::InvalidField) for a limit outside 1..=200;
+    /// [`Error::Storage`](crate::Error::Storage).
+    pub fn contacts_at_offset(&self, offset: u64, limit: Option<usize>) -> Result<OffsetPage> {
+        list::offset_page(&self.store.db, &self.org_id, offset, limit)
+    }
+
+    /// The hosted API's contact update (`PATCH /v1/contacts/{contact_id}`): see
+    /// [`ContactPatch`]. Returns the contact without identifiers and memories.
+    ///
+    /// # Errors
+    /// As [`Org::update`].
+    pub fn patch_contact(&self, contact_id: &str, patch: &ContactPatch) -> Result<Contact> {
+        update::patch(&self.store.db, &self.org_id, contact_id, patch)
+    }
+
     /// Merges `duplicate_id` into `primary_id` in one transaction, following the merge
     /// rules (contract §3): identifiers, metadata, name, calls, SMS and memory move to
     /// the primary, the duplicate is deleted and its id redirects to the primary.
@@ -344,135 +384,6 @@ impl<'s> Org<'s> {
         )
     }
 
-    /// The memory of `scope` for the contact, created empty if it is missing.
-    ///
-    /// The contact id may be one that was merged away (it is followed, like
-    /// [`Org::get`]). Every memory write below works the same way: one transaction,
-    /// the memory created if missing, and the memory's and the contact's `updated_at`
-    /// bumped only if something changed. Each returns the memory afterwards.
-    ///
-    /// ```
-    /// use contactstore::{ContactStore, MemoryScope, Message, ResolveRequest, Role, Channel, Timestamp};
-    /// let store = ContactStore::open_in_memory()?;
-    /// let org = store.org("acme")?;
-    /// let id = org.resolve(&ResolveRequest::phone("+14155550192"))?.contact.id;
-    /// let scope = MemoryScope::persona("persona-12345678");
-    /// org.set_summary(&id, &scope, "Asked about order #8821.")?;
-    /// let memory = org.add_messages(&id, &scope, &[Message {
-    ///     role: Role::User, content: "Has my order shipped?".into(),
-    ///     channel: Channel::Sms, timestamp: Timestamp::parse("2025-07-23T09:10:00Z")?,
-    /// }])?;
-    /// assert_eq!(memory.recent_messages.len(), 1);
-    /// assert_eq!(memory.summary, "Asked about order #8821.");
-    /// # Ok::<(), contactstore::Error>(())
-    /// ```
-    ///
-    /// # Errors
-    /// [`Error::InvalidField`](crate::Error::InvalidField) without a persona id or agent number, or with invalid
-    /// ones; [`Error::NotFound`](crate::Error::NotFound) for an unknown contact; [`Error::Storage`](crate::Error::Storage).
-    pub fn ensure_memory(&self, contact_id: &str, scope: &MemoryScope) -> Result<Memory> {
-        memory::write(
-            &self.store.db,
-            &self.org_id,
-            contact_id,
-            scope,
-            memory::ensure(),
-        )
-    }
-
-    /// Replaces the summary. See [`Org::ensure_memory`].
-    ///
-    /// # Errors
-    /// As [`Org::ensure_memory`], and [`Error::InvalidField`](crate::Error::InvalidField) for text over 64 KiB.
-    pub fn set_summary(
-        &self,
-        contact_id: &str,
-        scope: &MemoryScope,
-        summary: &str,
-    ) -> Result<Memory> {
-        let change = memory::set_summary(summary.to_owned())?;
-        memory::write(&self.store.db, &self.org_id, contact_id, scope, change)
-    }
-
-    /// Patches the facts: each key is set, and a key set to null is removed.
-    ///
-    /// # Errors
-    /// As [`Org::ensure_memory`], and [`Error::InvalidField`](crate::Error::InvalidField) when the facts would
-    /// exceed 64 KiB.
-    pub fn patch_facts(
-        &self,
-        contact_id: &str,
-        scope: &MemoryScope,
-        patch: &JsonObject,
-    ) -> Result<Memory> {
-        let change = memory::patch_facts(patch)?;
-        memory::write(&self.store.db, &self.org_id, contact_id, scope, change)
-    }
-
-    /// Appends messages. Messages are kept in timestamp order and only the newest N
-    /// are kept ([`Settings::recent_messages_cap`], default 50): the oldest are dropped.
-    ///
-    /// # Errors
-    /// As [`Org::ensure_memory`], and [`Error::InvalidField`](crate::Error::InvalidField) for content over 64 KiB.
-    pub fn add_messages(
-        &self,
-        contact_id: &str,
-        scope: &MemoryScope,
-        messages: &[Message],
-    ) -> Result<Memory> {
-        let cap = self.store.settings().recent_messages_cap;
-        let change = memory::add_messages(messages.to_vec(), cap)?;
-        memory::write(&self.store.db, &self.org_id, contact_id, scope, change)
-    }
-
-    /// Adds an open item (kept in `created_at` order; an identical open item is not
-    /// added twice).
-    ///
-    /// # Errors
-    /// As [`Org::ensure_memory`], and [`Error::InvalidField`](crate::Error::InvalidField) for an empty type or
-    /// over-long text.
-    pub fn add_open_item(
-        &self,
-        contact_id: &str,
-        scope: &MemoryScope,
-        item: &OpenItem,
-    ) -> Result<Memory> {
-        let change = memory::add_open_item(item)?;
-        memory::write(&self.store.db, &self.org_id, contact_id, scope, change)
-    }
-
-    /// Closes the open items with this type and description (removes them from
-    /// `open_items`). Closing what is not open changes nothing.
-    ///
-    /// # Errors
-    /// As [`Org::ensure_memory`].
-    pub fn close_open_items(
-        &self,
-        contact_id: &str,
-        scope: &MemoryScope,
-        item_type: &str,
-        description: &str,
-    ) -> Result<Memory> {
-        let change = memory::close_open_items(item_type, description);
-        memory::write(&self.store.db, &self.org_id, contact_id, scope, change)
-    }
-
-    /// Creates or updates the entity (`entity_type`, `entity_id`) of the memory: facts
-    /// patched (null removes), and status, `last_discussed_at` and notes set when given.
-    ///
-    /// # Errors
-    /// As [`Org::ensure_memory`], and [`Error::InvalidField`](crate::Error::InvalidField) for empty or over-long
-    /// keys and text.
-    pub fn upsert_entity(
-        &self,
-        contact_id: &str,
-        scope: &MemoryScope,
-        update: &EntityUpdate,
-    ) -> Result<Memory> {
-        let change = memory::upsert_entity(update, &self.org_id)?;
-        memory::write(&self.store.db, &self.org_id, contact_id, scope, change)
-    }
-
     /// Records a call with the contact (numbers normalized; `started_at` now when absent).
     ///
     /// # Errors
@@ -510,57 +421,5 @@ impl<'s> Org<'s> {
     pub fn sms_conversations(&self, contact_id: &str) -> Result<Vec<SmsConversation>> {
         let rows = activity::list(&self.store.db, &self.org_id, contact_id, ActivityKind::Sms)?;
         Ok(rows.into_iter().map(SmsConversation::from).collect())
-    }
-}
-
-/// The administration view across all orgs, from [`ContactStore::all_orgs`]: export
-/// and import of every org at once (documents carry their `org_id`).
-#[derive(Debug, Clone, Copy)]
-pub struct AllOrgs<'s> {
-    store: &'s ContactStore,
-}
-
-impl AllOrgs<'_> {
-    /// Merges two contacts found by id in any org; contacts of different orgs are
-    /// refused. Otherwise as [`Org::merge`].
-    ///
-    /// # Errors
-    /// [`Error::Refused`](crate::Error::Refused) `Cannot merge contacts from different orgs` or `Cannot merge a
-    /// contact with itself`; [`Error::NotFound`](crate::Error::NotFound); [`Error::Storage`](crate::Error::Storage).
-    pub fn merge(&self, primary_id: &str, duplicate_id: &str) -> Result<Merged> {
-        merge::merge(&self.store.db, OrgScope::All, primary_id, duplicate_id)
-    }
-
-    /// What schema upgrades found and left for an operator to decide: stored phone
-    /// numbers that a newer normalization would have rewritten onto a value another
-    /// record holds (both kept), or that are no longer valid. Empty on a file created
-    /// by this version.
-    ///
-    /// # Errors
-    /// [`Error::Storage`](crate::Error::Storage).
-    pub fn migration_findings(&self) -> Result<Vec<MigrationFinding>> {
-        self.store.db.read(|tx| tx.findings())
-    }
-
-    /// Writes every org's contacts as JSON Lines, ordered by org and id.
-    ///
-    /// # Errors
-    /// [`Error::Io`](crate::Error::Io) if writing fails; [`Error::Storage`](crate::Error::Storage).
-    pub fn export(&self, out: &mut dyn Write) -> Result<ExportSummary> {
-        transfer::export(&self.store.db, OrgScope::All, out)
-    }
-
-    /// Imports documents into the orgs they name (`org_id` is required on each line).
-    /// Otherwise as [`Org::import`].
-    ///
-    /// # Errors
-    /// As [`Org::import`].
-    pub fn import(
-        &self,
-        input: &mut (dyn BufRead + Send),
-        options: &ImportOptions,
-        progress: &mut dyn FnMut(ImportProgress),
-    ) -> Result<ImportSummary> {
-        transfer::import(&self.store.db, OrgScope::All, input, options, progress)
     }
 }
