@@ -22,6 +22,7 @@ pub struct Envelope<T> {
 
 /// One error of a failure envelope.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "serve", derive(utoipa::ToSchema))]
 pub struct ErrorBody {
     /// `BAD_REQUEST`, `NOT_FOUND` or `INTERNAL_ERROR`.
     pub error: String,

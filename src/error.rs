@@ -51,6 +51,21 @@ pub enum Error {
         reason: &'static str,
     },
 
+    /// An identifier to add already belongs to another contact of the org: it is never
+    /// moved silently (merge the two contacts instead). Its code is `BAD_REQUEST`, as
+    /// the contract has it; [`Error::is_conflict`] tells it apart (the shim answers it
+    /// with 409 Conflict).
+    #[error("Invalid {field}: already belongs to another contact")]
+    IdentifierTaken {
+        /// The identifier's type: `phone_number`, `email` or `external_id`.
+        field: &'static str,
+    },
+
+    /// A memory call needs a persona id or an agent number to choose the memory (the
+    /// hosted API's own message).
+    #[error("persona_id or agent_number is required")]
+    MissingScope,
+
     /// Resolve and find need at least one identifier.
     #[error("At least one identifier (phone_number, email, or external_id) is required")]
     MissingIdentifier,
@@ -97,9 +112,11 @@ impl Error {
     /// The contract's error code for this error.
     pub fn code(&self) -> ErrorCode {
         match self {
-            Error::InvalidField { .. } | Error::MissingIdentifier | Error::Refused(_) => {
-                ErrorCode::BadRequest
-            }
+            Error::InvalidField { .. }
+            | Error::IdentifierTaken { .. }
+            | Error::MissingIdentifier
+            | Error::MissingScope
+            | Error::Refused(_) => ErrorCode::BadRequest,
             Error::NotFound | Error::MemoryNotFound => ErrorCode::NotFound,
             Error::IncompatibleVersion { .. }
             | Error::ForeignDatabase(_)
@@ -110,6 +127,12 @@ impl Error {
 
     pub(crate) fn invalid(field: &'static str, reason: &'static str) -> Self {
         Error::InvalidField { field, reason }
+    }
+
+    /// True when the request is refused because of what is stored rather than how it
+    /// is written: the same request may succeed against other data.
+    pub fn is_conflict(&self) -> bool {
+        matches!(self, Error::IdentifierTaken { .. })
     }
 
     /// True when SQLite gave up waiting for a lock (`SQLITE_BUSY` / `SQLITE_LOCKED`).

@@ -18,8 +18,9 @@ pub const MAX_NAME_CHARS: usize = 1_000;
 pub const MAX_PERSONA_ID_CHARS: usize = 256;
 /// Largest metadata object accepted, as compact JSON.
 pub const MAX_METADATA_BYTES: usize = 64 * 1024;
-/// Longest free text accepted (summary, message content, description, notes), in bytes.
-pub const MAX_TEXT_BYTES: usize = 64 * 1024;
+/// Longest free text accepted (summary, message content, description, notes), in
+/// characters (Unicode scalar values, as JSON Schema's `maxLength` counts them).
+pub const MAX_TEXT_CHARS: usize = 65_536;
 /// Longest short key accepted (entity type and id, open item type, status), in characters.
 pub const MAX_KEY_CHARS: usize = 256;
 /// Largest facts object accepted, as compact JSON.
@@ -59,9 +60,10 @@ pub const MAX_LIST_ITEMS: usize = 1_000;
 pub const MAX_MEMORY_HISTORY: usize = 20;
 /// Most entries an imported memory's `memory_history` may carry.
 pub const MAX_IMPORTED_HISTORY: usize = 1_000;
-/// Largest HTTP request body the shim accepts (128 KiB): room for the largest
-/// metadata object ([`MAX_METADATA_BYTES`]) and every other field.
-pub const MAX_BODY_BYTES: usize = 128 * 1024;
+/// Largest HTTP request body the shim accepts (1 MiB): room for any one field at its
+/// limit — a [`MAX_TEXT_CHARS`] text of four-byte characters, or JSON-escaped control
+/// characters, the largest metadata object ([`MAX_METADATA_BYTES`]) — beside the others.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 /// Checks a short free-form key such as an org id or persona id: trimmed text,
 /// non-empty, at most `max_chars` characters, no control characters.
@@ -100,9 +102,11 @@ pub(crate) fn short_key(text: &str, field: &'static str) -> Result<String> {
     key(text, MAX_KEY_CHARS, field)
 }
 
-/// Checks free text against [`MAX_TEXT_BYTES`].
+/// Checks free text against [`MAX_TEXT_CHARS`].
 pub(crate) fn text(text: &str, field: &'static str) -> Result<()> {
-    if text.len() > MAX_TEXT_BYTES {
+    // A text of at most that many bytes has at most that many characters: most texts
+    // are never counted.
+    if text.len() > MAX_TEXT_CHARS && text.chars().count() > MAX_TEXT_CHARS {
         return Err(Error::invalid(field, "is too long"));
     }
     Ok(())
@@ -218,6 +222,17 @@ pub(crate) fn offset_page_size(limit: usize) -> Result<usize> {
     Ok(limit)
 }
 
+/// Largest offset of the hosted API's list: SQLite counts rows in signed 64 bits.
+pub const MAX_OFFSET: u64 = i64::MAX as u64;
+
+/// Checks an offset of the hosted API's list.
+pub(crate) fn offset(offset: u64) -> Result<u64> {
+    if offset > MAX_OFFSET {
+        return Err(Error::invalid("offset", "must be at most 2^63 - 1"));
+    }
+    Ok(offset)
+}
+
 /// The length of a value's compact JSON, without building the text.
 fn compact_len(value: &JsonObject) -> usize {
     struct Count(usize);
@@ -240,6 +255,28 @@ fn compact_len(value: &JsonObject) -> usize {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn texts_are_bounded_in_characters_not_bytes() {
+        let four_byte = "\u{1F600}";
+        assert!(text(&four_byte.repeat(MAX_TEXT_CHARS), "summary").is_ok());
+        assert!(text(&"x".repeat(MAX_TEXT_CHARS), "summary").is_ok());
+        for long in [
+            four_byte.repeat(MAX_TEXT_CHARS + 1),
+            "x".repeat(MAX_TEXT_CHARS + 1),
+        ] {
+            let err = text(&long, "summary").unwrap_err();
+            assert_eq!(err.to_string(), "Invalid summary: is too long");
+        }
+    }
+
+    #[test]
+    fn offsets_fit_sqlite() {
+        assert_eq!(offset(MAX_OFFSET).unwrap(), MAX_OFFSET);
+        assert_eq!(offset(0).unwrap(), 0);
+        let err = offset(MAX_OFFSET + 1).unwrap_err();
+        assert_eq!(err.code().as_str(), "BAD_REQUEST");
+    }
 
     #[test]
     fn keys_are_trimmed_bounded_and_printable() {

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 use common::TempDb;
-use serde_json::Value;
+use serde_json::{json, Value};
 
 fn cli(db: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_contactstore"))
@@ -601,4 +601,60 @@ fn all_orgs_works_with_an_org_in_the_environment() {
         String::from_utf8_lossy(&out.stdout)
     );
     assert_eq!(String::from_utf8(out.stdout).unwrap().lines().count(), 1);
+}
+
+/// The hosted memory reads and reset from the command line: `memory get` by id,
+/// `memory context` in the hosted shape without creating anything, `memory reset`.
+#[test]
+fn memory_get_context_and_reset() {
+    let db = TempDb::new();
+    let (_, v) = run(&db.path, &["resolve", "--phone", "(415) 555-0192"]);
+    let id = v["data"]["contact"]["id"].as_str().unwrap().to_owned();
+    let scope = ["--persona-id", "persona-1"];
+
+    let (code, v) = run(&db.path, &["memory", "context", &id, scope[0], scope[1]]);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["data"]["recentMessages"], json!([]));
+    assert_eq!(v["data"]["contact_id"], id.as_str());
+    let (_, shown) = run(&db.path, &["get", &id]);
+    assert_eq!(
+        shown["data"]["memories"],
+        json!([]),
+        "context created a memory"
+    );
+
+    let mut args = vec!["memory", "add-message", &id, scope[0], scope[1]];
+    args.extend(["--role", "user", "--channel", "call", "--content", "Hi"]);
+    let (code, v) = run(&db.path, &args);
+    assert_eq!(code, 0, "{v}");
+    let memory_id = v["data"]["id"].as_str().unwrap().to_owned();
+    let (code, v) = run(&db.path, &["memory", "get", &memory_id]);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["data"]["recent_messages"][0]["channel"], "call");
+    let kinds: Vec<&str> = v["data"]["memory_history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["created", "messages_added"]);
+    let (_, v) = run(&db.path, &["memory", "context", &id, scope[0], scope[1]]);
+    assert_eq!(v["data"]["recentMessages"][0]["content"], "Hi");
+
+    let (code, v) = run(&db.path, &["memory", "reset", &id, scope[0], scope[1]]);
+    assert_eq!((code, &v["data"]), (0, &json!({"success": true})));
+    let (_, v) = run(&db.path, &["memory", "get", &memory_id]);
+    assert_eq!(v["data"]["recent_messages"], json!([]));
+
+    let (code, v) = run(&db.path, &["memory", "get", "mem-nope"]);
+    assert_eq!((code, error_code(&v)), (3, "NOT_FOUND"));
+    assert_eq!(v["errors"][0]["message"], "Memory not found");
+    let (code, v) = run(&db.path, &["memory", "reset", &id]);
+    assert_eq!((code, error_code(&v)), (2, "BAD_REQUEST"));
+    assert_eq!(
+        v["errors"][0]["message"],
+        "persona_id or agent_number is required"
+    );
+    let (code, _) = run(&db.path, &["--org", "other", "memory", "get", &memory_id]);
+    assert_eq!(code, 3, "another org's memory id");
 }

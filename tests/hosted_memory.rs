@@ -62,10 +62,7 @@ fn open_memory_is_get_or_create_and_records_its_creation() {
     assert_eq!(json["created"], true);
     // Without a scope, or for an unknown contact.
     let err = org.open_memory(&id, &MemoryScope::default()).unwrap_err();
-    assert_eq!(
-        err.to_string(),
-        "Invalid persona_id: or agent_number is required to choose a memory"
-    );
+    assert_eq!(err.to_string(), "persona_id or agent_number is required");
     assert_eq!(
         org.open_memory("nope", &persona()).unwrap_err().code(),
         ErrorCode::NotFound
@@ -182,7 +179,7 @@ fn summary_replace_sets_summary_updated_at_and_keeps_the_old_text_in_history() {
     assert_eq!(last.kind, HistoryKind::SummaryUpdate);
     assert_eq!(last.value, json!("Order #8821 shipped."));
     assert_eq!(last.previous, Some(json!("Asked about order #8821.")));
-    let too_long = "x".repeat(contactstore::limits::MAX_TEXT_BYTES + 1);
+    let too_long = "x".repeat(contactstore::limits::MAX_TEXT_CHARS + 1);
     assert_eq!(
         org.replace_summary(&memory.id, &too_long)
             .unwrap_err()

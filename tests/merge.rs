@@ -361,6 +361,12 @@ fn refusals_use_the_hosted_apis_messages_and_change_nothing() {
         (err.code(), err.to_string().as_str()),
         (ErrorCode::BadRequest, "Cannot merge a contact with itself")
     );
+    // An id that names nothing is not found, even merged with itself.
+    let err = org.merge("nope", "nope").unwrap_err();
+    assert_eq!(
+        (err.code(), err.to_string().as_str()),
+        (ErrorCode::NotFound, "Contact not found")
+    );
     for (a, b) in [
         (p.as_str(), "nope"),
         ("nope", d.as_str()),

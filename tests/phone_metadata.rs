@@ -195,3 +195,35 @@ fn every_example_number_is_resolvable_and_findable_through_the_cli() {
     );
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// The phone numbers the HTTP fuzzing draws from (`tests/http/phone_numbers.txt`, for
+/// the document's `phone-number` format): the international spelling of every
+/// region's fixed-line and mobile examples, and the national spelling of the US ones
+/// (the shim's default region). Kept in step with the metadata: with
+/// `CONTACTSTORE_BLESS=1` this test rewrites the file instead of comparing.
+#[test]
+fn the_fuzzing_phone_numbers_are_the_metadata_examples() {
+    let mut lines = std::collections::BTreeSet::new();
+    for e in examples() {
+        if matches!(e.kind, PhoneNumberType::FixedLine | PhoneNumberType::Mobile) {
+            lines.insert(e.international.clone());
+            if e.region == "US" {
+                lines.insert(e.national.clone());
+            }
+        }
+    }
+    let expected: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/http/phone_numbers.txt");
+    if std::env::var_os("CONTACTSTORE_BLESS").is_some() {
+        std::fs::write(&path, &expected).unwrap();
+    }
+    let on_disk = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        on_disk == expected,
+        "{} is out of date: run this test with CONTACTSTORE_BLESS=1",
+        path.display()
+    );
+    for line in on_disk.lines() {
+        normalize::phone(line, PhoneRegion::default(), "phone_number").unwrap();
+    }
+}

@@ -2,151 +2,18 @@
 //! driven by a real HTTP client. Only loopback traffic; every wait is bounded.
 
 mod common;
+mod shim;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::TempDb;
-use contactstore::server::{self, ApiKey, ServeConfig, ServerHandle};
 use contactstore::Settings;
 use serde_json::{json, Value};
-
-const ACME: &str = "key-acme";
-const GLOBEX: &str = "key-globex";
-const MISSING_IDENTIFIER: &str =
-    "At least one identifier (phone_number, email, or external_id) is required";
-
-/// A server on its own database, with its request log captured.
-struct Shim {
-    db: TempDb,
-    handle: Option<ServerHandle>,
-    base: String,
-    log: Arc<Mutex<Vec<String>>>,
-    agent: ureq::Agent,
-}
-
-impl Shim {
-    fn start() -> Shim {
-        Self::start_with(Settings::default())
-    }
-
-    fn start_with(settings: Settings) -> Shim {
-        let db = TempDb::new();
-        let log = Arc::new(Mutex::new(Vec::new()));
-        let sink = Arc::clone(&log);
-        let config = ServeConfig::new(&db.path)
-            .settings(settings)
-            .listen("127.0.0.1:0".parse().unwrap())
-            .api_key(ApiKey::new(ACME, "acme").unwrap())
-            .api_key(ApiKey::new(GLOBEX, "globex").unwrap())
-            .shutdown_grace(Duration::from_secs(20))
-            .log_with(move |line| sink.lock().unwrap().push(line.to_string()));
-        let handle = server::spawn(config).expect("server starts");
-        let addr = handle.local_addr();
-        assert!(addr.ip().is_loopback());
-        Shim {
-            db,
-            handle: Some(handle),
-            base: format!("http://{addr}"),
-            log,
-            agent: agent(),
-        }
-    }
-
-    fn addr(&self) -> SocketAddr {
-        self.handle.as_ref().unwrap().local_addr()
-    }
-
-    fn post(&self, path: &str, key: Option<&str>, body: &str) -> (u16, Value) {
-        let mut request = self.agent.post(format!("{}{path}", self.base));
-        if let Some(key) = key {
-            request = request.header("authorization", key);
-        }
-        read(request.send(body))
-    }
-
-    fn get(&self, path: &str, key: Option<&str>) -> (u16, Value) {
-        let mut request = self.agent.get(format!("{}{path}", self.base));
-        if let Some(key) = key {
-            request = request.header("authorization", key);
-        }
-        read(request.call())
-    }
-
-    fn resolve(&self, key: &str, body: Value) -> (u16, Value) {
-        self.post("/v1/contacts/resolve", Some(key), &body.to_string())
-    }
-
-    fn find(&self, key: &str, body: Value) -> (u16, Value) {
-        self.post("/v1/contacts/find", Some(key), &body.to_string())
-    }
-
-    fn log_lines(&self) -> Vec<String> {
-        self.log.lock().unwrap().clone()
-    }
-}
-
-fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(30)))
-        .build()
-        .into()
-}
-
-fn read(response: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> (u16, Value) {
-    let mut response = response.expect("HTTP exchange");
-    let status = response.status().as_u16();
-    let content_type = response
-        .headers()
-        .get("content-type")
-        .map(|v| v.to_str().unwrap().to_owned());
-    assert_eq!(content_type.as_deref(), Some("application/json"));
-    let text = response.body_mut().read_to_string().expect("body");
-    (status, serde_json::from_str(&text).expect("body is JSON"))
-}
-
-/// The one error of a failure envelope, as (code, message).
-fn failure(v: &Value) -> (&str, &str) {
-    assert_eq!(v["data"], Value::Null, "{v}");
-    let errors = v["errors"].as_array().expect("errors array");
-    assert_eq!(errors.len(), 1, "{v}");
-    (
-        errors[0]["error"].as_str().unwrap(),
-        errors[0]["message"].as_str().unwrap(),
-    )
-}
-
-fn contact_id(resolved: &Value) -> String {
-    resolved["data"]["contact"]["id"]
-        .as_str()
-        .expect("contact id")
-        .to_owned()
-}
-
-/// One request on a fresh connection, written by hand; `(status, body)`.
-fn raw_exchange(addr: SocketAddr, request: &[u8]) -> (u16, String) {
-    let mut stream = TcpStream::connect(addr).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(20)))
-        .unwrap();
-    // The server may answer before reading everything (a body over the limit).
-    let _ = stream.write_all(request);
-    let mut response = Vec::new();
-    let _ = stream.read_to_end(&mut response);
-    parse_response(&response)
-}
-
-fn parse_response(response: &[u8]) -> (u16, String) {
-    let text = String::from_utf8_lossy(response);
-    let (head, body) = text.split_once("\r\n\r\n").expect("a full response");
-    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
-    (status, body.to_owned())
-}
+use shim::*;
 
 #[test]
 fn resolve_creates_once_then_finds_the_same_contact() {
@@ -327,7 +194,7 @@ fn malformed_bodies_are_400_with_generic_messages() {
 #[test]
 fn an_oversized_body_is_400() {
     let shim = Shim::start();
-    // Valid JSON, over the 128 KiB limit.
+    // Valid JSON, over the 1 MiB limit.
     let body = format!(
         r#"{{"phone_number": "(415) 555-0192", "name": "{}"}}"#,
         "x".repeat(contactstore::limits::MAX_BODY_BYTES)
@@ -342,7 +209,7 @@ fn an_oversized_body_is_400() {
     let v: Value = serde_json::from_str(&text).unwrap();
     assert_eq!(
         failure(&v),
-        ("BAD_REQUEST", "Invalid request body: larger than 128 KiB")
+        ("BAD_REQUEST", "Invalid request body: larger than 1 MiB")
     );
     // A body within the limit with the largest metadata the library takes is fine.
     let big = "y".repeat(contactstore::limits::MAX_METADATA_BYTES - 100);
@@ -387,10 +254,12 @@ fn unknown_paths_are_404_and_wrong_methods_405_with_envelopes() {
     let shim = Shim::start();
     for path in [
         "/",
-        "/v1/contacts",
         "/v1/contacts/",
         "/v2/contacts/find",
         "/v1/contacts/x/y",
+        "/v1/memory",
+        "/v1/memory/contact/m/x",
+        "/x/v1/contacts",
     ] {
         let (status, v) = shim.get(path, Some(ACME));
         assert_eq!(status, 404, "{path}: {v}");
@@ -407,6 +276,19 @@ fn unknown_paths_are_404_and_wrong_methods_405_with_envelopes() {
     );
     assert_eq!(status, 405, "{v}");
     assert_eq!(failure(&v).0, "METHOD_NOT_ALLOWED");
+
+    // The methods a path takes are in the Allow header.
+    let response = shim
+        .agent
+        .delete(format!("{}/v1/contacts/some-id", shim.base))
+        .header("authorization", ACME)
+        .call()
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 405);
+    let allow = response.headers().get("allow").unwrap().to_str().unwrap();
+    let mut methods: Vec<&str> = allow.split(',').map(str::trim).collect();
+    methods.sort_unstable();
+    assert_eq!(methods, ["GET", "HEAD", "PATCH"]);
 }
 
 #[test]
@@ -708,11 +590,7 @@ fn serve_process(db: &Path, extra: &[&str]) -> Process {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let ready: Value = serde_json::from_str(&line).expect("ready envelope");
+    let ready = ready_envelope(&mut child);
     assert_eq!(ready["errors"], Value::Null);
     let addr: SocketAddr = ready["data"]["listen"].as_str().unwrap().parse().unwrap();
     assert_eq!(ready["data"]["base_url"], format!("http://{addr}"));
@@ -723,6 +601,23 @@ fn serve_process(db: &Path, extra: &[&str]) -> Process {
         addr,
         stderr,
     }
+}
+
+/// The envelope a starting `serve` prints on stdout once it listens.
+fn ready_envelope(child: &mut Child) -> Value {
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    serde_json::from_str(&line).expect("ready envelope")
+}
+
+/// Sends SIGTERM and waits (bounded) for the exit.
+fn terminate(child: &mut Child) -> Option<std::process::ExitStatus> {
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    wait_with_timeout(child, Duration::from_secs(20))
 }
 
 fn wait_with_timeout(child: &mut Child, limit: Duration) -> Option<std::process::ExitStatus> {
@@ -796,6 +691,7 @@ fn the_command_refuses_to_start_without_a_valid_key() {
             .arg(&db.path)
             .arg("serve")
             .args(args)
+            .env_remove("CONTACTSTORE_API_KEYS")
             .stdin(Stdio::null())
             .output()
             .unwrap();
@@ -827,6 +723,83 @@ fn the_command_refuses_to_start_without_a_valid_key() {
     let (code, v) = run(&["--api-key", "k=acme", "--listen", "nowhere"]);
     assert_eq!(code, Some(2));
     assert!(failure(&v).1.starts_with("Invalid listen"));
+
+    // A keys file others may read is refused, whatever it holds; so is a bad line.
+    let keys = db.dir.path().join("keys");
+    std::fs::write(&keys, "# test keys\nsecret-key=acme\n").unwrap();
+    let file = keys.to_str().unwrap();
+    for mode in [0o644, 0o640, 0o604, 0o660] {
+        set_mode(&keys, mode);
+        let (code, v) = run(&["--listen", "127.0.0.1:0", "--api-keys-file", file]);
+        assert_eq!(code, Some(2), "mode {mode:o}");
+        let (_, message) = failure(&v);
+        assert_eq!(
+            message,
+            "Invalid api_keys_file: must be readable by its owner only (chmod 600)"
+        );
+        assert!(!message.contains("secret") && !message.contains(file));
+    }
+    set_mode(&keys, 0o600);
+    std::fs::write(&keys, "secret-key-without-org\n").unwrap();
+    let (code, v) = run(&["--listen", "127.0.0.1:0", "--api-keys-file", file]);
+    assert_eq!(code, Some(2));
+    assert_eq!(failure(&v).1, "Invalid api_key: must be KEY=ORG");
+    let missing = db.dir.path().join("no-such-file");
+    let (code, v) = run(&["--api-keys-file", missing.to_str().unwrap()]);
+    assert_eq!(code, Some(1), "{v}");
+    assert!(!failure(&v).1.contains("no-such-file"));
+}
+
+fn set_mode(path: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+/// Keys from a 0600 file and from `CONTACTSTORE_API_KEYS` each open their org; none is
+/// in the process's arguments.
+#[test]
+fn keys_come_from_a_private_file_and_the_environment() {
+    let db = TempDb::new();
+    let keys = db.dir.path().join("keys");
+    std::fs::write(
+        &keys,
+        "# one key a line\n\nfile-key=acme\n  spaced-key=acme  \n",
+    )
+    .unwrap();
+    set_mode(&keys, 0o600);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_contactstore"))
+        .arg("--db")
+        .arg(&db.path)
+        .args(["serve", "--listen", "127.0.0.1:0", "--api-keys-file"])
+        .arg(&keys)
+        .env(
+            "CONTACTSTORE_API_KEYS",
+            "env-key=globex, other-env-key=globex",
+        )
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let ready = ready_envelope(&mut child);
+    assert_eq!(ready["data"]["orgs"], json!(["acme", "globex"]));
+    let base = ready["data"]["base_url"].as_str().unwrap().to_owned();
+    let agent = agent();
+    let org_of = |key: &str| {
+        let (status, v) = read(
+            agent
+                .post(format!("{base}/v1/contacts/resolve"))
+                .header("authorization", key)
+                .send(r#"{"external_id": "crm-1"}"#),
+        );
+        (status, v["data"]["contact"]["org_id"].clone())
+    };
+    assert_eq!(org_of("file-key"), (200, json!("acme")));
+    assert_eq!(org_of("spaced-key"), (200, json!("acme")));
+    assert_eq!(org_of("Bearer env-key"), (200, json!("globex")));
+    assert_eq!(org_of("other-env-key"), (200, json!("globex")));
+    assert_eq!(org_of("file-key-not").0, 401);
+    assert_eq!(org_of("# one key a line").0, 401);
+    assert!(terminate(&mut child).is_some());
 }
 
 #[test]
@@ -878,4 +851,162 @@ fn merge_endpoint_merges_and_refuses_like_the_hosted_api() {
         "the merged-away id redirects"
     );
     assert_eq!(got["data"]["identifiers"].as_array().unwrap().len(), 2);
+}
+
+// ---- clients the shim does not control ------------------------------------------------
+
+/// This process's soft limit on open files (Linux), to size a flood within it: the
+/// server process inherits the same limit.
+fn open_file_limit() -> usize {
+    std::fs::read_to_string("/proc/self/limits")
+        .ok()
+        .and_then(|text| {
+            text.lines()
+                .find(|l| l.starts_with("Max open files"))
+                .and_then(|l| l.split_whitespace().nth(3))
+                .and_then(|v| v.parse().ok())
+        })
+        .unwrap_or(1024)
+}
+
+/// Reads until the server closes the connection; how long that took, or `None` if it
+/// was still open after `limit`.
+fn time_to_close(stream: &mut TcpStream, limit: Duration) -> Option<Duration> {
+    let started = Instant::now();
+    stream.set_read_timeout(Some(limit)).unwrap();
+    let mut buf = [0u8; 4096];
+    loop {
+        match stream.read(&mut buf) {
+            Ok(0) => return Some(started.elapsed()),
+            Ok(_) => continue, // an answer (such as 408) before the close
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {
+                return Some(started.elapsed())
+            }
+            Err(_) => return None,
+        }
+    }
+}
+
+fn resolve_over(agent: &ureq::Agent, addr: SocketAddr, external_id: &str) -> (u16, Value) {
+    read(
+        agent
+            .post(format!("http://{addr}/v1/contacts/resolve"))
+            .header("authorization", "test-key")
+            .send(json!({ "external_id": external_id }).to_string()),
+    )
+}
+
+/// Thousands of clients that never finish their headers (or never send a byte), and one
+/// that stays idle after a request, are all closed once the header timeout passes; a
+/// normal client is served the whole time.
+#[test]
+fn stuck_connections_are_closed_after_the_header_timeout_while_others_are_served() {
+    let db = TempDb::new();
+    let mut process = serve_process(
+        &db.path,
+        &["--header-timeout", "2", "--max-connections", "4000"],
+    );
+    let flood = 3_000.min(open_file_limit() / 2 - 100);
+    let partial: [&[u8]; 3] = [
+        b"",
+        b"GET /v1/contacts HTTP/1.1\r\n",
+        b"POST /v1/contacts/resolve HTTP/1.1\r\nHost: localhost\r\nauthorization: test-",
+    ];
+    // A normal client, served the whole time: before, during and after the flood.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let normal = {
+        let (stop, addr) = (std::sync::Arc::clone(&stop), process.addr);
+        std::thread::spawn(move || {
+            let agent = agent();
+            let mut latencies = Vec::new();
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let started = Instant::now();
+                let (status, v) = resolve_over(&agent, addr, &format!("crm-{}", latencies.len()));
+                assert_eq!(status, 200, "{v}");
+                latencies.push(started.elapsed());
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            latencies
+        })
+    };
+    let opened = Instant::now();
+    let mut stuck: Vec<TcpStream> = (0..flood)
+        .map(|i| {
+            let mut stream = TcpStream::connect(process.addr).unwrap();
+            stream.write_all(partial[i % partial.len()]).unwrap();
+            stream
+        })
+        .collect();
+    let flooded_in = opened.elapsed();
+    let mut idle = TcpStream::connect(process.addr).unwrap();
+    idle.write_all(
+        b"GET /v1/contacts HTTP/1.1\r\nHost: localhost\r\nauthorization: test-key\r\n\r\n",
+    )
+    .unwrap();
+    let mut head = [0u8; 12];
+    idle.read_exact(&mut head).unwrap();
+    assert_eq!(&head, b"HTTP/1.1 200");
+
+    for (i, stream) in stuck.iter_mut().enumerate() {
+        let closed = time_to_close(stream, Duration::from_secs(10));
+        assert!(
+            closed.is_some(),
+            "stuck connection {i} of {flood} is still open"
+        );
+    }
+    let idle_closed = time_to_close(&mut idle, Duration::from_secs(10));
+    assert!(
+        idle_closed.is_some(),
+        "the idle keep-alive connection is still open"
+    );
+    let all_closed = opened.elapsed();
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let mut latencies = normal
+        .join()
+        .expect("the normal client was served throughout");
+    latencies.sort_unstable();
+    assert!(latencies.len() >= 20, "{} requests", latencies.len());
+    println!(
+        "{flood} stuck connections opened in {:.1} s, all closed (and 1 idle one) {:.1} s \
+         after the first; meanwhile a normal client was served {} times, slowest {:.1} ms",
+        flooded_in.as_secs_f64(),
+        all_closed.as_secs_f64(),
+        latencies.len(),
+        latencies.last().unwrap().as_secs_f64() * 1000.0
+    );
+    let agent = agent();
+    let (status, _) = resolve_over(&agent, process.addr, "after");
+    assert_eq!(status, 200);
+    assert!(terminate(&mut process.child).is_some());
+}
+
+/// Past the bound a connection gets a 503 envelope and is closed; the slots come back
+/// when the stuck clients time out.
+#[test]
+fn connections_past_the_bound_are_refused_cleanly_until_slots_free() {
+    let db = TempDb::new();
+    let mut process = serve_process(
+        &db.path,
+        &["--header-timeout", "2", "--max-connections", "4"],
+    );
+    let holders: Vec<TcpStream> = (0..4)
+        .map(|_| TcpStream::connect(process.addr).unwrap())
+        .collect();
+    std::thread::sleep(Duration::from_millis(300));
+    let (status, body) = raw_exchange(
+        process.addr,
+        b"GET /v1/contacts HTTP/1.1\r\nHost: localhost\r\nauthorization: test-key\r\n\r\n",
+    );
+    assert_eq!(status, 503, "{body}");
+    let v: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        failure(&v),
+        ("SERVICE_UNAVAILABLE", "Too many connections; try again")
+    );
+
+    std::thread::sleep(Duration::from_millis(2_500));
+    let (status, v) = resolve_over(&agent(), process.addr, "crm-1");
+    assert_eq!(status, 200, "{v}");
+    drop(holders);
+    assert!(terminate(&mut process.child).is_some());
 }

@@ -5,7 +5,7 @@
 //! * A reader that never pauses, running short read transactions back to back (what
 //!   every read of the library is), is always one commit behind the checkpoint that
 //!   follows each commit: on its own, SQLite then seldom resets the WAL (24 MiB seen
-//!   for 23 MiB written). The store forces the reset past 4,000 frames (about 16 MiB,
+//!   for 23 MiB written). The store forces the reset past 3,500 frames (about 14 MiB,
 //!   see `WalCheckpoints` in src/storage/sqlite/wal.rs). Figure: the largest WAL seen.
 //! * A reader that keeps one snapshot open pins the WAL: it grows with every write
 //!   until that reader ends, however the library is configured. The second test shows
@@ -31,7 +31,7 @@ use rusqlite::Connection;
 
 const MIB: f64 = 1024.0 * 1024.0;
 /// What the WAL may reach: the store forces a reset (a restart checkpoint) once it
-/// holds 4,000 frames of 4 KiB pages, about 16 MiB, plus the commit that crossed it.
+/// holds 3,500 frames of 4 KiB pages, about 14 MiB, plus the commit that crossed it.
 const BOUND: u64 = 17 * 1024 * 1024;
 
 fn writes() -> usize {

@@ -16,6 +16,7 @@ use crate::timestamp::Timestamp;
 
 /// Which side started a call or conversation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "serve", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Direction {
     /// The contact called or texted the agent.
@@ -47,6 +48,7 @@ impl FromStr for Direction {
 
 /// A phone call with a contact.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "serve", derive(utoipa::ToSchema))]
 pub struct Call {
     /// `call-<uuid>`.
     pub id: String,
@@ -67,11 +69,13 @@ pub struct Call {
     /// What was said.
     pub summary: Option<String>,
     /// Free-form metadata.
+    #[cfg_attr(feature = "serve", schema(value_type = Object))]
     pub metadata: JsonObject,
 }
 
 /// An SMS conversation with a contact.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "serve", derive(utoipa::ToSchema))]
 pub struct SmsConversation {
     /// `sms-<uuid>`.
     pub id: String,
@@ -92,11 +96,13 @@ pub struct SmsConversation {
     /// What was said.
     pub summary: Option<String>,
     /// Free-form metadata.
+    #[cfg_attr(feature = "serve", schema(value_type = Object))]
     pub metadata: JsonObject,
 }
 
 /// A call to record. Phone numbers may be in any usual spelling; they are normalized.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "serve", derive(utoipa::ToSchema))]
 pub struct NewCall {
     /// Inbound or outbound.
     pub direction: Direction,
@@ -109,8 +115,11 @@ pub struct NewCall {
     /// When it started (now when absent).
     #[serde(default)]
     pub started_at: Option<Timestamp>,
-    /// Duration in seconds.
-    #[serde(default)]
+    /// Duration in seconds (a whole number; `60.0` is read as 60).
+    #[serde(
+        default,
+        deserialize_with = "super::json::whole_number::option::deserialize"
+    )]
     pub duration_seconds: Option<i64>,
     /// Status.
     #[serde(default)]
@@ -120,11 +129,13 @@ pub struct NewCall {
     pub summary: Option<String>,
     /// Metadata (a JSON object).
     #[serde(default)]
+    #[cfg_attr(feature = "serve", schema(value_type = Object))]
     pub metadata: JsonObject,
 }
 
 /// An SMS conversation to record.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "serve", derive(utoipa::ToSchema))]
 pub struct NewSmsConversation {
     /// Who started it.
     pub direction: Direction,
@@ -137,8 +148,8 @@ pub struct NewSmsConversation {
     /// When it started (now when absent).
     #[serde(default)]
     pub started_at: Option<Timestamp>,
-    /// Number of messages.
-    #[serde(default)]
+    /// Number of messages (a whole number; `3.0` is read as 3).
+    #[serde(default, deserialize_with = "super::json::whole_number::deserialize")]
     pub message_count: i64,
     /// Status.
     #[serde(default)]
@@ -148,6 +159,7 @@ pub struct NewSmsConversation {
     pub summary: Option<String>,
     /// Metadata (a JSON object).
     #[serde(default)]
+    #[cfg_attr(feature = "serve", schema(value_type = Object))]
     pub metadata: JsonObject,
 }
 

@@ -13,6 +13,7 @@ use crate::timestamp::Timestamp;
 /// The three kinds of identifier, strongest last in declaration but compared by
 /// [`IdentifierType::strength`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "serve", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum IdentifierType {
     /// A phone number, stored in E.164.
@@ -74,6 +75,7 @@ impl FromStr for IdentifierType {
 
 /// A contact without its related rows, as resolve and merge return it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "serve", derive(utoipa::ToSchema))]
 pub struct Contact {
     /// Lowercase hyphenated UUID.
     pub id: String,
@@ -82,6 +84,7 @@ pub struct Contact {
     /// The contact's name, if known.
     pub name: Option<String>,
     /// Free-form metadata; `{}` when empty.
+    #[cfg_attr(feature = "serve", schema(value_type = Object))]
     pub metadata: JsonObject,
     /// When the contact was created.
     pub created_at: Timestamp,
@@ -91,6 +94,7 @@ pub struct Contact {
 
 /// A contact with its identifiers and memories, as find and get return it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "serve", derive(utoipa::ToSchema))]
 pub struct ContactDetails {
     /// The contact's own fields.
     #[serde(flatten)]
@@ -103,6 +107,7 @@ pub struct ContactDetails {
 
 /// One normalized identifier of a contact.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "serve", derive(utoipa::ToSchema))]
 pub struct Identifier {
     /// `ident-<uuid>`.
     pub id: String,
@@ -131,6 +136,7 @@ impl Identifier {
 
 /// What a merge moved from the duplicate to the primary.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "serve", derive(utoipa::ToSchema))]
 pub struct MoveCounts {
     /// Identifiers moved.
     pub identifiers: u64,

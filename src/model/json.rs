@@ -58,3 +58,96 @@ impl Serialize for StoredJson {
         self.0.serialize(serializer)
     }
 }
+
+/// Whole numbers as JSON writes them: `60`, and also `60.0` (what a JavaScript or
+/// Python client may send, and what JSON Schema's `integer` admits). A fraction, or a
+/// number past `i64`, is refused.
+pub(crate) mod whole_number {
+    use serde::de::{self, Deserializer, Visitor};
+    use std::fmt;
+
+    struct Whole;
+
+    impl Visitor<'_> for Whole {
+        type Value = i64;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a whole number")
+        }
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<i64, E> {
+            Ok(v)
+        }
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<i64, E> {
+            i64::try_from(v).map_err(|_| E::custom("a whole number past 2^63 - 1"))
+        }
+        fn visit_f64<E: de::Error>(self, v: f64) -> Result<i64, E> {
+            // 2^63 is exactly representable; every float below it with no fraction
+            // converts without loss.
+            if v.fract() == 0.0
+                && (-9_223_372_036_854_775_808.0..9_223_372_036_854_775_808.0).contains(&v)
+            {
+                Ok(v as i64)
+            } else {
+                Err(E::custom("a number with a fraction, or out of range"))
+            }
+        }
+    }
+
+    /// For an `i64` field.
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+        d.deserialize_any(Whole)
+    }
+
+    /// For an `Option<i64>` field (null is `None`).
+    pub(crate) mod option {
+        use serde::{Deserialize, Deserializer};
+
+        pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
+            d: D,
+        ) -> Result<Option<i64>, D::Error> {
+            #[derive(Deserialize)]
+            struct Wrapped(#[serde(deserialize_with = "super::deserialize")] i64);
+            Ok(Option::<Wrapped>::deserialize(d)?.map(|Wrapped(v)| v))
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use serde::Deserialize;
+
+        #[derive(Deserialize, Debug, PartialEq)]
+        struct Count {
+            #[serde(deserialize_with = "super::deserialize")]
+            n: i64,
+            #[serde(default, deserialize_with = "super::option::deserialize")]
+            m: Option<i64>,
+        }
+
+        fn parse(json: &str) -> Result<Count, serde_json::Error> {
+            serde_json::from_str(json)
+        }
+
+        #[test]
+        fn whole_floats_are_whole_numbers_and_fractions_are_refused() {
+            assert_eq!(parse(r#"{"n": 60}"#).unwrap(), Count { n: 60, m: None });
+            assert_eq!(
+                parse(r#"{"n": 60.0, "m": 2.0}"#).unwrap(),
+                Count { n: 60, m: Some(2) }
+            );
+            assert_eq!(
+                parse(r#"{"n": -1, "m": null}"#).unwrap(),
+                Count { n: -1, m: None }
+            );
+            assert_eq!(parse(r#"{"n": 9223372036854775807}"#).unwrap().n, i64::MAX);
+            for bad in [
+                r#"{"n": 1.5}"#,
+                r#"{"n": 9223372036854775808}"#,
+                r#"{"n": 1e300}"#,
+                r#"{"n": "1"}"#,
+                r#"{"n": 1, "m": 0.5}"#,
+            ] {
+                assert!(parse(bad).is_err(), "{bad}");
+            }
+        }
+    }
+}

@@ -11,6 +11,7 @@ use crate::timestamp::Timestamp;
 
 /// A contact's memory for one persona or agent.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "serve", derive(utoipa::ToSchema))]
 pub struct Memory {
     /// `mem-<uuid>`.
     pub id: String,
@@ -23,6 +24,7 @@ pub struct Memory {
     /// A running summary of the relationship.
     pub summary: String,
     /// Facts about the contact.
+    #[cfg_attr(feature = "serve", schema(value_type = Object))]
     pub facts: JsonObject,
     /// The newest messages, oldest first.
     pub recent_messages: Vec<Message>,
@@ -45,6 +47,7 @@ pub struct Memory {
 /// One change of a memory, as `memory_history` lists it: the hosted API's
 /// `{"timestamp", "type", "value"}`, and for summaries and facts the value before.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "serve", derive(utoipa::ToSchema))]
 pub struct HistoryEntry {
     /// When it changed.
     pub timestamp: Timestamp,
@@ -63,6 +66,7 @@ pub struct HistoryEntry {
 
 /// The kinds of change `memory_history` names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "serve", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum HistoryKind {
     /// The memory was created.
@@ -102,6 +106,7 @@ macro_rules! parse_enum {
 
 /// Who wrote a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "serve", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// The contact.
@@ -124,6 +129,7 @@ parse_enum!(Role, "role", "must be user, assistant or system", {
 /// hosted data exported and imported again keeps its bytes, and rows written with
 /// `voice` read back as they were.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "serve", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Channel {
     /// A phone call (contactstore's own name).
@@ -145,6 +151,7 @@ parse_enum!(Channel, "channel", "must be call, voice, sms, email or chat", {
 
 /// How urgent an open item is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "serve", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Priority {
     /// Low.
@@ -163,6 +170,7 @@ parse_enum!(Priority, "priority", "must be low, medium, high or urgent", {
 
 /// One message of a memory's recent history.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "serve", derive(utoipa::ToSchema))]
 pub struct Message {
     /// Who wrote it.
     pub role: Role,
@@ -188,7 +196,7 @@ impl Message {
     ///
     /// # Errors
     /// [`Error::InvalidField`] for an unknown role or channel, a bad timestamp, or
-    /// content over [`limits::MAX_TEXT_BYTES`].
+    /// content over [`limits::MAX_TEXT_CHARS`].
     pub fn from_parts(
         role: &str,
         content: &str,
@@ -216,6 +224,7 @@ impl Message {
 
 /// A reference from an open item to an entity of the same memory.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "serve", derive(utoipa::ToSchema))]
 pub struct EntityRef {
     /// For example `order`.
     pub entity_type: String,
@@ -225,6 +234,7 @@ pub struct EntityRef {
 
 /// Something still to do for a contact.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "serve", derive(utoipa::ToSchema))]
 pub struct OpenItem {
     /// For example `follow_up`.
     #[serde(rename = "type")]
@@ -257,12 +267,14 @@ impl OpenItem {
 
 /// Facts about one entity (an order, a booking) within a memory.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "serve", derive(utoipa::ToSchema))]
 pub struct Entity {
     /// For example `order`.
     pub entity_type: String,
     /// For example `order-8821`.
     pub entity_id: String,
     /// Facts about it.
+    #[cfg_attr(feature = "serve", schema(value_type = Object))]
     pub facts: JsonObject,
     /// Its status, if known.
     pub status: Option<String>,
@@ -313,6 +325,7 @@ impl Entity {
 /// let by_agent = MemoryScope::agent("(415) 555-0100");
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "serve", derive(utoipa::ToSchema))]
 pub struct MemoryScope {
     /// The persona; when given, it is the scope.
     #[serde(default)]
@@ -362,6 +375,7 @@ impl Scope {
 /// A change to one entity of a memory, matched by (`entity_type`, `entity_id`).
 /// Fields left `None` keep their value; a new entity starts empty.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "serve", derive(utoipa::ToSchema))]
 pub struct EntityUpdate {
     /// For example `order`.
     pub entity_type: String,
@@ -369,6 +383,7 @@ pub struct EntityUpdate {
     pub entity_id: String,
     /// Facts to set; a key set to null is removed.
     #[serde(default)]
+    #[cfg_attr(feature = "serve", schema(value_type = Object))]
     pub facts: JsonObject,
     /// New status.
     #[serde(default)]
@@ -412,7 +427,7 @@ mod tests {
             let err = Message::from_parts(role, "hi", channel, ts).unwrap_err();
             assert_eq!(err.code().as_str(), "BAD_REQUEST");
         }
-        let long = "x".repeat(limits::MAX_TEXT_BYTES + 1);
+        let long = "x".repeat(limits::MAX_TEXT_CHARS + 1);
         assert!(Message::from_parts("user", &long, "sms", None).is_err());
     }
 

@@ -10,6 +10,7 @@ use crate::timestamp::Timestamp;
 /// One memory as the hosted memory calls return it (`GET /v1/memory/contact/{id}`):
 /// the memory with its `org_id`, and `summary` null while there is none.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "serve", derive(utoipa::ToSchema))]
 pub struct MemoryRecord {
     /// `mem-<uuid>`.
     pub id: String,
@@ -24,6 +25,7 @@ pub struct MemoryRecord {
     /// The rolling summary; null while empty.
     pub summary: Option<String>,
     /// Key/value facts.
+    #[cfg_attr(feature = "serve", schema(value_type = Object))]
     pub facts: JsonObject,
     /// The recent-message window, oldest first.
     pub recent_messages: Vec<Message>,
@@ -65,6 +67,7 @@ impl MemoryRecord {
 
 /// The answer of `POST /v1/memory/contact`: the memory, and whether the call created it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "serve", derive(utoipa::ToSchema))]
 pub struct OpenedMemory {
     /// The memory record.
     pub memory: MemoryRecord,
@@ -75,6 +78,7 @@ pub struct OpenedMemory {
 /// What an agent is given when a conversation starts (`GET /v1/memory/context`), with
 /// the hosted API's names: camelCase for `recentMessages`, `contactFacts`, `openItems`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "serve", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct MemoryContext {
     /// The contact (as asked for).
@@ -85,6 +89,7 @@ pub struct MemoryContext {
     /// The rolling summary; null while there is none.
     pub summary: Option<String>,
     /// Key/value facts.
+    #[cfg_attr(feature = "serve", schema(value_type = Object))]
     pub contact_facts: JsonObject,
     /// Entity-scoped facts, most recently discussed first.
     pub entities: Vec<Entity>,

@@ -21,6 +21,7 @@ use crate::storage::{Db, Tx};
 
 /// What an erasure removed.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "serve", derive(utoipa::ToSchema))]
 pub struct Erased {
     /// The contact erased: the one the given id reached.
     pub contact_id: String,

@@ -19,6 +19,7 @@ use crate::storage::Tx;
 /// Unknown fields are ignored, as a web API does: a harness's extra fields (a request
 /// id, a field of a newer API version) are no reason to refuse the call.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "serve", derive(utoipa::ToSchema))]
 pub struct IdentifierQuery {
     /// A phone number in any usual spelling.
     #[serde(default)]

@@ -92,6 +92,7 @@ pub struct ContactPage {
 /// A page of the hosted API's list (`GET /v1/contacts`): contacts with their
 /// identifiers and memories, by offset.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "serve", derive(utoipa::ToSchema))]
 pub struct OffsetPage {
     /// The contacts, by `created_at` then id.
     pub contacts: Vec<ContactDetails>,
@@ -101,6 +102,7 @@ pub struct OffsetPage {
 
 /// The hosted API's `pagination` object.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "serve", derive(utoipa::ToSchema))]
 pub struct Pagination {
     /// Contacts in the org.
     pub total: u64,
@@ -121,6 +123,7 @@ pub(crate) fn offset_page(
     limit: Option<usize>,
 ) -> Result<OffsetPage> {
     let limit = limits::offset_page_size(limit.unwrap_or(DEFAULT_OFFSET_PAGE_SIZE))?;
+    let offset = limits::offset(offset)?;
     db.read(|tx| {
         let total = tx.count_contacts(org)?;
         let contacts = tx

@@ -162,20 +162,22 @@ pub(crate) fn read(db: &Db, org: &str, memory_id: &str) -> Result<Memory> {
     db.read(|tx| tx.memory(org, memory_id)?.ok_or(Error::MemoryNotFound))
 }
 
-/// A contact's memory of a scope, read-only: `None` when there is none yet.
+/// A contact's memory of a scope, read-only: the id of the contact reached (a
+/// merged-away id reaches the survivor) and the memory, `None` when there is none yet.
 pub(crate) fn read_scope(
     db: &Db,
     org: &str,
     contact_id: &str,
     scope: &MemoryScope,
-) -> Result<Option<Memory>> {
+) -> Result<(String, Option<Memory>)> {
     let scope = scope::required(scope, db.settings().region)?;
     db.read(|tx| {
         let contact = reached_contact(tx, org, contact_id)?;
-        match tx.memory_row(org, &contact.id, &scope)? {
-            Some(row) => tx.memory(org, &row.id),
-            None => Ok(None),
-        }
+        let memory = match tx.memory_row(org, &contact.id, &scope)? {
+            Some(row) => tx.memory(org, &row.id)?,
+            None => None,
+        };
+        Ok((contact.id, memory))
     })
 }
 
@@ -291,10 +293,12 @@ pub(crate) fn add_open_item(item: &OpenItem) -> Result<Box<Change<'static>>> {
 }
 
 /// Closes (removes) the open items of this type and description.
-pub(crate) fn close_open_items(item_type: &str, description: &str) -> Box<Change<'static>> {
-    let item_type = item_type.trim().to_owned();
+pub(crate) fn close_open_items(item_type: &str, description: &str) -> Result<Box<Change<'static>>> {
+    // What could never have been added is refused rather than matching nothing.
+    let item_type = limits::short_key(item_type, "type")?;
+    limits::text(description, "description")?;
     let description = description.to_owned();
-    Box::new(move |_, row: &mut MemoryRow, now| {
+    Ok(Box::new(move |_, row: &mut MemoryRow, now| {
         let before = row.open_items.len();
         row.open_items
             .retain(|i| !(i.item_type == item_type && i.description == description));
@@ -308,7 +312,7 @@ pub(crate) fn close_open_items(item_type: &str, description: &str) -> Box<Change
             entry(now, HistoryKind::OpenItemsClosed, value, None),
         );
         Ok(true)
-    })
+    }))
 }
 
 /// Creates or updates one entity.

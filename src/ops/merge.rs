@@ -38,6 +38,7 @@ use crate::timestamp::Timestamp;
 
 /// The result of a merge: the surviving contact and what moved.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "serve", derive(utoipa::ToSchema))]
 pub struct Merged {
     /// The merged contact (the primary, updated).
     #[serde(flatten)]
@@ -65,10 +66,6 @@ pub(crate) fn merge_in(
     duplicate_id: &str,
     cap: usize,
 ) -> Result<Merged> {
-    const ITSELF: &str = "Cannot merge a contact with itself";
-    if primary_id == duplicate_id {
-        return Err(Error::Refused(ITSELF));
-    }
     // The primary may be named by a merged-away id (it is followed, like get); the
     // duplicate may not — a stale id must never delete the live contact it redirects
     // to.
@@ -77,8 +74,11 @@ pub(crate) fn merge_in(
     if primary.org_id != duplicate.org_id {
         return Err(Error::Refused("Cannot merge contacts from different orgs"));
     }
+    // The same id twice, or a merged-away id and the contact it was merged into. Only
+    // after both are found: an id that names nothing is not found, whatever it is
+    // merged with.
     if primary.id == duplicate.id {
-        return Err(Error::Refused(ITSELF)); // one was merged into the other before
+        return Err(Error::Refused("Cannot merge a contact with itself"));
     }
     let org = primary.org_id.clone();
     let now = Timestamp::now();

@@ -37,6 +37,7 @@ use crate::timestamp::Timestamp;
 /// assert_eq!(json, request);
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "serve", derive(utoipa::ToSchema))]
 pub struct ResolveRequest {
     /// The phone number, email and external id (at least one).
     #[serde(flatten)]
@@ -81,6 +82,7 @@ impl From<IdentifierQuery> for ResolveRequest {
 
 /// An identifier of the request that belongs to a contact other than the one resolved.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "serve", derive(utoipa::ToSchema))]
 pub struct Conflict {
     /// Which of the request's identifiers.
     pub identifier_type: IdentifierType,
@@ -90,6 +92,7 @@ pub struct Conflict {
 
 /// The result of resolve.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "serve", derive(utoipa::ToSchema))]
 pub struct Resolved {
     /// The contact found or created.
     pub contact: Contact,

@@ -33,8 +33,5 @@ pub(crate) fn required(scope: &MemoryScope, region: PhoneRegion) -> Result<Scope
         scope.agent_number.as_deref(),
         region,
     )?
-    .ok_or(Error::invalid(
-        "persona_id",
-        "or agent_number is required to choose a memory",
-    ))
+    .ok_or(Error::MissingScope)
 }

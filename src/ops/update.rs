@@ -141,6 +141,7 @@ impl ContactUpdate {
 /// none is deleted: a key set to null is stored as null, as the hosted API's facts
 /// merge does. Unknown fields are ignored.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "serve", derive(utoipa::ToSchema))]
 pub struct ContactPatch {
     /// The new name (a blank one clears it).
     #[serde(default)]
@@ -283,10 +284,9 @@ fn add_identifiers(
         match tx.identifier_owner(org, *kind, value)? {
             Some(o) if o.contact_id == id => {}
             Some(_) => {
-                return Err(Error::invalid(
-                    kind.as_str(),
-                    "already belongs to another contact",
-                ))
+                return Err(Error::IdentifierTaken {
+                    field: kind.as_str(),
+                })
             }
             None => {
                 let primary = !tx.has_primary(org, id, *kind)?;

@@ -1,24 +1,32 @@
-//! `contactstore serve`: a local HTTP shim speaking the hosted Contacts API (contract
-//! §7), for test harnesses that would otherwise call the hosted service.
+//! `contactstore serve`: a local HTTP shim speaking the hosted Contacts and
+//! Contact-Memory API (contract §7, §8), for test harnesses that would otherwise call
+//! the hosted service.
 //!
-//! | request | body | answer |
-//! |---|---|---|
-//! | `POST /v1/contacts/resolve` | [`ResolveRequest`](crate::ResolveRequest) as JSON | `{"data": {"contact", "created"}, "errors": null}` |
-//! | `POST /v1/contacts/find` | [`IdentifierQuery`](crate::IdentifierQuery) as JSON | the contact with identifiers and memories, or `data: null` |
-//! | `GET /v1/contacts/{contact_id}` | — | the contact with identifiers and memories |
-//! | `POST /v1/contacts/merge` | `{"primary_contact_id", "duplicate_contact_id"}` | the merged contact, with `moved` counts |
+//! Every hosted path — `GET /v1/contacts`, `POST /v1/contacts/{resolve,find,merge}`,
+//! `GET`/`PATCH /v1/contacts/{contact_id}`, `POST /v1/memory/contact`,
+//! `GET /v1/memory/contact/{memory_id}` and its `/messages`, `PATCH …/facts` and
+//! `…/summary`, `GET /v1/memory/context`, `POST /v1/memory/reset` — with the hosted
+//! bodies, field names and envelopes; local extensions under `/x/v1/` (appending
+//! messages, open items and entities, recording calls and SMS, erasing a contact); and
+//! `GET /openapi.json`, the OpenAPI 3.1 document of all of them, generated from the
+//! handlers and types. Each handler is a thin shell over one [`Org`](crate::Org)
+//! method. The README lists every route with its library function.
 //!
 //! Every answer is an [`Envelope`](crate::envelope::Envelope), the same JSON the
 //! command line prints. Status codes: 200 on success (a find without a match
 //! included); 400 `BAD_REQUEST` for a refused request or a body that is not the JSON
-//! the endpoint takes (or is over [`MAX_BODY_BYTES`](crate::limits::MAX_BODY_BYTES)); 401 `UNAUTHORIZED` without a
-//! known API key; 404 `NOT_FOUND` for an unknown contact or path; 405
-//! `METHOD_NOT_ALLOWED`; 500 `INTERNAL_ERROR` when storage fails. Messages never
-//! repeat what the request carried.
+//! the endpoint takes (or is over [`MAX_BODY_BYTES`](crate::limits::MAX_BODY_BYTES), 1 MiB); 401 `UNAUTHORIZED` without a
+//! known API key; 404 `NOT_FOUND` for an unknown (or another org's) contact or memory,
+//! or an unknown path; 405 `METHOD_NOT_ALLOWED`; 409 for an identifier that belongs to
+//! another contact ([`Error::is_conflict`](crate::Error::is_conflict)); 500
+//! `INTERNAL_ERROR` when storage fails; 503 past
+//! [`ServeConfig::max_connections`]. Messages never repeat what the request carried.
 //!
 //! The `authorization` header carries an API key, bare or as `Bearer KEY`; each key
-//! opens one org ([`ApiKey`]). Keys are compared as given: this is a local test
-//! double, not a security boundary, and it listens on loopback unless told otherwise.
+//! opens one org ([`ApiKey`]), and keys are compared in constant time. A client that
+//! does not finish its headers within [`ServeConfig::header_read_timeout`], or stays
+//! idle that long between requests, is disconnected; a store connection is only taken
+//! for a request that has fully arrived.
 //!
 //! ```no_run
 //! use contactstore::server::{ApiKey, ServeConfig};
@@ -32,100 +40,32 @@
 //! In a Rust test, [`spawn`] starts the server on a background thread instead and
 //! returns a [`ServerHandle`] that knows the port and stops it.
 
+mod accept;
+mod keys;
+mod openapi;
 mod pool;
 mod routes;
 
-use std::collections::HashMap;
+pub use keys::ApiKey;
+
 use std::fmt;
 use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
-use std::str::FromStr;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpSocket};
 use tokio::sync::oneshot;
 
-use crate::{limits, ContactStore, Error, Result, Settings, Timestamp};
+use crate::{ContactStore, Error, Result, Settings, Timestamp};
 
 /// The address served when none is given: loopback, port 8787.
 pub const DEFAULT_LISTEN: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 8787);
 
 /// A function given every finished request (see [`RequestLog`]).
 pub type RequestLogger = Arc<dyn Fn(&RequestLog<'_>) + Send + Sync>;
-
-/// An API key and the org it opens.
-///
-/// Parsed from `KEY=ORG` (split at the last `=`, so keys may end in base64 padding).
-/// `Debug` does not show the key.
-///
-/// ```
-/// use contactstore::server::ApiKey;
-/// let key: ApiKey = "sk-test-1=acme".parse()?;
-/// assert_eq!((key.key(), key.org_id()), ("sk-test-1", "acme"));
-/// assert!("no-org".parse::<ApiKey>().is_err());
-/// # Ok::<(), contactstore::Error>(())
-/// ```
-#[derive(Clone, PartialEq, Eq)]
-pub struct ApiKey {
-    key: String,
-    org_id: String,
-}
-
-impl ApiKey {
-    /// Maps `key` to `org_id`.
-    ///
-    /// # Errors
-    /// [`Error::InvalidField`] naming `api_key` if the key is empty or contains spaces
-    /// or control characters, or naming `org_id` for an org id the store refuses.
-    pub fn new(key: impl Into<String>, org_id: &str) -> Result<Self> {
-        let key = key.into();
-        if key.is_empty() {
-            return Err(Error::invalid("api_key", "is empty"));
-        }
-        if key.chars().any(|c| c.is_whitespace() || c.is_control()) {
-            return Err(Error::invalid(
-                "api_key",
-                "contains spaces or control characters",
-            ));
-        }
-        let org_id = limits::org_id(org_id)?;
-        Ok(ApiKey { key, org_id })
-    }
-
-    /// The key, as sent in the `authorization` header.
-    pub fn key(&self) -> &str {
-        &self.key
-    }
-
-    /// The org its requests run in.
-    pub fn org_id(&self) -> &str {
-        &self.org_id
-    }
-}
-
-impl FromStr for ApiKey {
-    type Err = Error;
-
-    /// Parses `KEY=ORG`.
-    fn from_str(text: &str) -> Result<Self> {
-        let (key, org) = text
-            .rsplit_once('=')
-            .ok_or_else(|| Error::invalid("api_key", "must be KEY=ORG"))?;
-        ApiKey::new(key, org)
-    }
-}
-
-impl fmt::Debug for ApiKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ApiKey")
-            .field("key", &"<redacted>")
-            .field("org_id", &self.org_id)
-            .finish()
-    }
-}
 
 /// Parses a listen address: `IP:PORT` (`127.0.0.1:8787`, `[::1]:8787`),
 /// `localhost:PORT`, or a bare `PORT` (on 127.0.0.1). Port 0 picks a free port.
@@ -184,6 +124,13 @@ pub struct ServeConfig {
     /// After SIGINT/SIGTERM, how long requests in flight may take to finish before the
     /// server stops anyway. Default 30 s.
     pub shutdown_grace: Duration,
+    /// Longest a client may take to send a request's headers — and so longest a
+    /// keep-alive connection may stay idle between requests — before it is closed.
+    /// Default 10 s.
+    pub header_read_timeout: Duration,
+    /// Most connections served at once; past it a connection is answered 503 and
+    /// closed. Default 1,024.
+    pub max_connections: usize,
     /// Called once per finished request; `None` logs nothing. Default: one line on
     /// stderr ([`RequestLog`]'s `Display`).
     pub log: Option<RequestLogger>,
@@ -201,6 +148,8 @@ impl ServeConfig {
             api_keys: Vec::new(),
             workers: (cores * 2).max(4),
             shutdown_grace: Duration::from_secs(30),
+            header_read_timeout: Duration::from_secs(10),
+            max_connections: 1024,
             log: Some(Arc::new(|line: &RequestLog<'_>| eprintln!("{line}"))),
         }
     }
@@ -218,6 +167,32 @@ impl ServeConfig {
     /// Adds an API key.
     pub fn api_key(mut self, key: ApiKey) -> Self {
         self.api_keys.push(key);
+        self
+    }
+    /// Adds API keys.
+    pub fn api_keys(mut self, keys: impl IntoIterator<Item = ApiKey>) -> Self {
+        self.api_keys.extend(keys);
+        self
+    }
+    /// The orgs the keys open, sorted, each once.
+    pub fn orgs(&self) -> Vec<String> {
+        let mut orgs: Vec<String> = self
+            .api_keys
+            .iter()
+            .map(|k| k.org_id().to_owned())
+            .collect();
+        orgs.sort();
+        orgs.dedup();
+        orgs
+    }
+    /// Sets the header-read (and keep-alive idle) timeout.
+    pub fn header_read_timeout(mut self, timeout: Duration) -> Self {
+        self.header_read_timeout = timeout;
+        self
+    }
+    /// Sets the bound on connections served at once (at least 1).
+    pub fn max_connections(mut self, max: usize) -> Self {
+        self.max_connections = max.max(1);
         self
     }
     /// Sets how many store calls run at once (at least 1).
@@ -251,6 +226,8 @@ impl fmt::Debug for ServeConfig {
             .field("api_keys", &self.api_keys.len())
             .field("workers", &self.workers)
             .field("shutdown_grace", &self.shutdown_grace)
+            .field("header_read_timeout", &self.header_read_timeout)
+            .field("max_connections", &self.max_connections)
             .field("log", &self.log.is_some())
             .finish_non_exhaustive()
     }
@@ -293,6 +270,7 @@ pub struct Server {
     listener: TcpListener,
     local_addr: SocketAddr,
     app: axum::Router,
+    limits: accept::ConnectionLimits,
 }
 
 impl fmt::Debug for Server {
@@ -311,21 +289,7 @@ impl Server {
     /// for two orgs; the errors of [`ContactStore::open_with`]; [`Error::Io`] if the
     /// address cannot be bound.
     pub async fn bind(config: ServeConfig) -> Result<Server> {
-        if config.api_keys.is_empty() {
-            return Err(Error::invalid(
-                "api_key",
-                "at least one is required (--api-key KEY=ORG)",
-            ));
-        }
-        let mut keys: HashMap<String, Arc<str>> = HashMap::new();
-        for key in config.api_keys {
-            let org: Arc<str> = Arc::from(key.org_id);
-            if let Some(earlier) = keys.insert(key.key, Arc::clone(&org)) {
-                if earlier != org {
-                    return Err(Error::invalid("api_key", "is given for two orgs"));
-                }
-            }
-        }
+        let keys = keys::Keys::new(config.api_keys)?;
         let (db, settings) = (config.db, config.settings);
         let first = {
             let (db, settings) = (db.clone(), settings.clone());
@@ -334,7 +298,7 @@ impl Server {
                 .map_err(|_| Error::Io(std::io::ErrorKind::Other))??
         };
         let stores = Arc::new(pool::Stores::new(db, settings, first, config.workers));
-        let listener = TcpListener::bind(config.listen).await?;
+        let listener = listen(config.listen)?;
         let local_addr = listener.local_addr()?;
         if !local_addr.ip().is_loopback() {
             eprintln!(
@@ -342,15 +306,22 @@ impl Server {
                  this address with a key can read and write its org's contacts"
             );
         }
-        let app = routes::router(Arc::new(routes::App {
-            keys,
-            stores,
-            log: config.log,
-        }));
+        let app = routes::router(
+            Arc::new(routes::App {
+                keys,
+                stores,
+                log: config.log,
+            }),
+            openapi::routes(),
+        );
         Ok(Server {
             listener,
             local_addr,
             app,
+            limits: accept::ConnectionLimits {
+                header_read_timeout: config.header_read_timeout,
+                max_connections: config.max_connections,
+            },
         })
     }
 
@@ -370,25 +341,8 @@ impl Server {
         shutdown: impl Future<Output = ()> + Send + 'static,
         grace: Duration,
     ) -> Result<()> {
-        let (began_tx, began_rx) = oneshot::channel::<()>();
-        let signal = async move {
-            shutdown.await;
-            let _ = began_tx.send(());
-        };
-        let serving = axum::serve(self.listener, self.app).with_graceful_shutdown(signal);
-        let deadline = async move {
-            match began_rx.await {
-                Ok(()) => tokio::time::sleep(grace).await,
-                Err(_) => std::future::pending::<()>().await,
-            }
-        };
-        tokio::select! {
-            served = serving => served.map_err(Error::from),
-            () = deadline => {
-                eprintln!("contactstore serve: requests still in flight after the grace period; stopping anyway");
-                Ok(())
-            }
-        }
+        accept::serve(self.listener, self.app, self.limits, shutdown, grace).await;
+        Ok(())
     }
 }
 
@@ -550,6 +504,24 @@ impl Drop for ServerHandle {
     fn drop(&mut self) {
         self.begin_shutdown();
     }
+}
+
+/// Connections the kernel may hold for the accept loop: a burst of clients arriving
+/// together (a test harness starting its workers) fills the usual 1,024 and then
+/// waits out SYN retransmissions of a second or more. Capped by `net.core.somaxconn`.
+const LISTEN_BACKLOG: u32 = 8192;
+
+/// Binds `addr` (reusing an address in TIME_WAIT, so a restart can take the same port)
+/// and listens with [`LISTEN_BACKLOG`].
+fn listen(addr: SocketAddr) -> Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        TcpSocket::new_v4()?
+    } else {
+        TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    Ok(socket.listen(LISTEN_BACKLOG)?)
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime> {

@@ -18,7 +18,7 @@ pub struct AllOrgs<'s> {
 
 impl AllOrgs<'_> {
     /// Merges two contacts found by id in any org; contacts of different orgs are
-    /// refused. Otherwise as [`Org::merge`].
+    /// refused. Otherwise as [`Org::merge`](crate::Org::merge).
     ///
     /// # Errors
     /// [`Error::Refused`](crate::Error::Refused) `Cannot merge contacts from different orgs` or `Cannot merge a
@@ -47,10 +47,10 @@ impl AllOrgs<'_> {
     }
 
     /// Imports documents into the orgs they name (`org_id` is required on each line).
-    /// Otherwise as [`Org::import`].
+    /// Otherwise as [`Org::import`](crate::Org::import).
     ///
     /// # Errors
-    /// As [`Org::import`].
+    /// As [`Org::import`](crate::Org::import).
     pub fn import(
         &self,
         input: &mut (dyn BufRead + Send),

@@ -57,8 +57,8 @@ impl Org<'_> {
     /// ```
     ///
     /// # Errors
-    /// [`Error::InvalidField`](crate::Error::InvalidField) without a persona id or agent number, or with invalid
-    /// ones; [`Error::NotFound`](crate::Error::NotFound) for an unknown contact; [`Error::Storage`](crate::Error::Storage).
+    /// [`Error::MissingScope`](crate::Error::MissingScope) without a persona id or agent
+    /// number; [`Error::InvalidField`](crate::Error::InvalidField) with invalid ones; [`Error::NotFound`](crate::Error::NotFound) for an unknown contact; [`Error::Storage`](crate::Error::Storage).
     pub fn ensure_memory(&self, contact_id: &str, scope: &MemoryScope) -> Result<Memory> {
         self.write_memory(contact_id, scope, memory::ensure())
     }
@@ -66,7 +66,7 @@ impl Org<'_> {
     /// Replaces the summary. See [`Org::ensure_memory`].
     ///
     /// # Errors
-    /// As [`Org::ensure_memory`], and [`Error::InvalidField`](crate::Error::InvalidField) for text over 64 KiB.
+    /// As [`Org::ensure_memory`], and [`Error::InvalidField`](crate::Error::InvalidField) for text over [`MAX_TEXT_CHARS`](crate::limits::MAX_TEXT_CHARS) characters.
     pub fn set_summary(
         &self,
         contact_id: &str,
@@ -93,10 +93,10 @@ impl Org<'_> {
     }
 
     /// Appends messages. Messages are kept in timestamp order and only the newest N
-    /// are kept ([`Settings::recent_messages_cap`], default 50): the oldest are dropped.
+    /// are kept ([`Settings::recent_messages_cap`](crate::Settings::recent_messages_cap), default 50): the oldest are dropped.
     ///
     /// # Errors
-    /// As [`Org::ensure_memory`], and [`Error::InvalidField`](crate::Error::InvalidField) for content over 64 KiB.
+    /// As [`Org::ensure_memory`], and [`Error::InvalidField`](crate::Error::InvalidField) for content over [`MAX_TEXT_CHARS`](crate::limits::MAX_TEXT_CHARS) characters.
     pub fn add_messages(
         &self,
         contact_id: &str,
@@ -128,7 +128,8 @@ impl Org<'_> {
     /// `open_items`). Closing what is not open changes nothing.
     ///
     /// # Errors
-    /// As [`Org::ensure_memory`].
+    /// [`Error::InvalidField`](crate::Error::InvalidField) naming `type` or
+    /// `description` for what no open item could carry; as [`Org::ensure_memory`].
     pub fn close_open_items(
         &self,
         contact_id: &str,
@@ -136,7 +137,7 @@ impl Org<'_> {
         item_type: &str,
         description: &str,
     ) -> Result<Memory> {
-        let change = memory::close_open_items(item_type, description);
+        let change = memory::close_open_items(item_type, description)?;
         self.write_memory(contact_id, scope, change)
     }
 
@@ -198,15 +199,17 @@ impl Org<'_> {
     /// What an agent is given at the start of a conversation with the contact
     /// (`GET /v1/memory/context`): recent messages, summary, facts, entities and open
     /// items of the scope's memory. Never writes: a contact without that memory yet
-    /// gets an empty context.
+    /// gets an empty context. `contact_id` in the answer is the contact reached: the
+    /// survivor's, for a merged-away id.
     ///
     /// # Errors
-    /// [`Error::InvalidField`](crate::Error::InvalidField) without a persona id or agent
+    /// [`Error::MissingScope`](crate::Error::MissingScope) without a persona id or agent
     /// number; [`Error::NotFound`](crate::Error::NotFound) for an unknown contact;
     /// [`Error::Storage`](crate::Error::Storage).
     pub fn memory_context(&self, contact_id: &str, scope: &MemoryScope) -> Result<MemoryContext> {
-        let found = memory::read_scope(&self.store.db, &self.org_id, contact_id, scope)?;
-        Ok(MemoryContext::new(contact_id, found))
+        let (contact_id, found) =
+            memory::read_scope(&self.store.db, &self.org_id, contact_id, scope)?;
+        Ok(MemoryContext::new(&contact_id, found))
     }
 
     /// Merges facts into the memory with this id, the hosted API's way
@@ -228,7 +231,7 @@ impl Org<'_> {
     ///
     /// # Errors
     /// [`Error::MemoryNotFound`](crate::Error::MemoryNotFound); [`Error::InvalidField`](crate::Error::InvalidField)
-    /// for text over 64 KiB; [`Error::Storage`](crate::Error::Storage).
+    /// for text over [`MAX_TEXT_CHARS`](crate::limits::MAX_TEXT_CHARS) characters; [`Error::Storage`](crate::Error::Storage).
     pub fn replace_summary(&self, memory_id: &str, summary: &str) -> Result<MemoryRecord> {
         let change = memory::set_summary(summary.to_owned())?;
         self.write_memory_by_id(memory_id, change)
@@ -251,7 +254,7 @@ impl Org<'_> {
     /// contact had that memory; other scopes and the contact are untouched.
     ///
     /// # Errors
-    /// [`Error::InvalidField`](crate::Error::InvalidField) without a persona id or agent
+    /// [`Error::MissingScope`](crate::Error::MissingScope) without a persona id or agent
     /// number; [`Error::NotFound`](crate::Error::NotFound) for an unknown contact;
     /// [`Error::Storage`](crate::Error::Storage).
     pub fn reset_memory(&self, contact_id: &str, scope: &MemoryScope) -> Result<bool> {
@@ -264,41 +267,53 @@ impl Org<'_> {
     ///
     /// # Errors
     /// [`Error::MemoryNotFound`](crate::Error::MemoryNotFound), and as [`Org::add_messages`].
-    pub fn add_messages_by_id(&self, memory_id: &str, messages: &[Message]) -> Result<Memory> {
+    pub fn add_messages_by_id(
+        &self,
+        memory_id: &str,
+        messages: &[Message],
+    ) -> Result<MemoryRecord> {
         let cap = self.store.settings().recent_messages_cap;
         let change = memory::add_messages(messages.to_vec(), cap)?;
         self.write_memory_by_id(memory_id, change)
+            .map(|m| self.record(m))
     }
 
     /// [`Org::add_open_item`] to the memory with this id.
     ///
     /// # Errors
     /// [`Error::MemoryNotFound`](crate::Error::MemoryNotFound), and as [`Org::add_open_item`].
-    pub fn add_open_item_by_id(&self, memory_id: &str, item: &OpenItem) -> Result<Memory> {
+    pub fn add_open_item_by_id(&self, memory_id: &str, item: &OpenItem) -> Result<MemoryRecord> {
         let change = memory::add_open_item(item)?;
         self.write_memory_by_id(memory_id, change)
+            .map(|m| self.record(m))
     }
 
     /// [`Org::close_open_items`] of the memory with this id.
     ///
     /// # Errors
-    /// [`Error::MemoryNotFound`](crate::Error::MemoryNotFound); [`Error::Storage`](crate::Error::Storage).
+    /// As [`Org::close_open_items`]; [`Error::MemoryNotFound`](crate::Error::MemoryNotFound); [`Error::Storage`](crate::Error::Storage).
     pub fn close_open_items_by_id(
         &self,
         memory_id: &str,
         item_type: &str,
         description: &str,
-    ) -> Result<Memory> {
-        let change = memory::close_open_items(item_type, description);
+    ) -> Result<MemoryRecord> {
+        let change = memory::close_open_items(item_type, description)?;
         self.write_memory_by_id(memory_id, change)
+            .map(|m| self.record(m))
     }
 
     /// [`Org::upsert_entity`] of the memory with this id.
     ///
     /// # Errors
     /// [`Error::MemoryNotFound`](crate::Error::MemoryNotFound), and as [`Org::upsert_entity`].
-    pub fn upsert_entity_by_id(&self, memory_id: &str, update: &EntityUpdate) -> Result<Memory> {
+    pub fn upsert_entity_by_id(
+        &self,
+        memory_id: &str,
+        update: &EntityUpdate,
+    ) -> Result<MemoryRecord> {
         let change = memory::upsert_entity(update, &self.org_id)?;
         self.write_memory_by_id(memory_id, change)
+            .map(|m| self.record(m))
     }
 }

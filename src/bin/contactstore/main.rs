@@ -230,9 +230,7 @@ fn run(cli: &Cli) -> Result<(), Error> {
         Command::Erase { contact_id } => {
             print_success(store()?.org(one_org(cli)?)?.erase(contact_id)?)
         }
-        Command::Memory(command) => {
-            print_success(memory::run(&store()?.org(one_org(cli)?)?, command)?)
-        }
+        Command::Memory(command) => memory::run(&store()?.org(one_org(cli)?)?, command),
         Command::Call(command) => activity::call(&store()?.org(one_org(cli)?)?, command),
         Command::Sms(command) => activity::sms(&store()?.org(one_org(cli)?)?, command),
         Command::Import { file, on_conflict } => {

@@ -5,7 +5,9 @@ use contactstore::{
     EntityRef, EntityUpdate, Error, Memory, MemoryScope, Message, OpenItem, Org, Timestamp,
 };
 
-use super::{invalid, json_object, optional_object, optional_timestamp};
+use serde_json::json;
+
+use super::{invalid, json_object, optional_object, optional_timestamp, print_success};
 
 #[derive(Args, Debug)]
 pub struct ScopeArgs {
@@ -30,6 +32,29 @@ impl ScopeArgs {
 pub enum MemoryCommand {
     /// Show the memory (created empty if missing).
     Show {
+        /// The contact's id.
+        contact_id: String,
+        #[command(flatten)]
+        scope: ScopeArgs,
+    },
+    /// Show a memory record by its id, with its memory_history (the hosted API's
+    /// GET /v1/memory/contact/{memory_id}).
+    Get {
+        /// The memory's id (mem-…).
+        memory_id: String,
+    },
+    /// Show what an agent is given at the start of a conversation, in the hosted API's
+    /// shape (recentMessages, summary, contactFacts, entities, openItems). Never
+    /// creates a memory.
+    Context {
+        /// The contact's id.
+        contact_id: String,
+        #[command(flatten)]
+        scope: ScopeArgs,
+    },
+    /// Wipe the memory of one scope — summary, facts, messages, open items, entities
+    /// and history — irreversibly. Other scopes and the contact stay.
+    Reset {
         /// The contact's id.
         contact_id: String,
         #[command(flatten)]
@@ -134,9 +159,17 @@ pub enum MemoryCommand {
     },
 }
 
-/// Runs a memory command.
-pub fn run(org: &Org<'_>, command: &MemoryCommand) -> Result<Memory, Error> {
-    match command {
+/// Runs a memory command and prints its envelope.
+pub fn run(org: &Org<'_>, command: &MemoryCommand) -> Result<(), Error> {
+    let written: Result<Memory, Error> = match command {
+        MemoryCommand::Get { memory_id } => return print_success(org.memory(memory_id)?),
+        MemoryCommand::Context { contact_id, scope } => {
+            return print_success(org.memory_context(contact_id, &scope.scope())?)
+        }
+        MemoryCommand::Reset { contact_id, scope } => {
+            org.reset_memory(contact_id, &scope.scope())?;
+            return print_success(json!({ "success": true }));
+        }
         MemoryCommand::Show { contact_id, scope } => org.ensure_memory(contact_id, &scope.scope()),
         MemoryCommand::SetSummary {
             contact_id,
@@ -218,5 +251,6 @@ pub fn run(org: &Org<'_>, command: &MemoryCommand) -> Result<Memory, Error> {
             };
             org.upsert_entity(contact_id, &scope.scope(), &update)
         }
-    }
+    };
+    print_success(written?)
 }

@@ -6,24 +6,39 @@ use contactstore::envelope::Envelope;
 use contactstore::server::{self, ApiKey, ServeConfig};
 use contactstore::{Error, PhoneRegion, Settings};
 use serde_json::json;
+use std::path::PathBuf;
+use std::time::Duration;
 
 use super::{one_org, print_json, Cli};
 
 /// Serve the hosted Contacts API over HTTP, for offline test harnesses
 ///
-/// Endpoints, with the hosted API's paths, bodies and envelopes:
-///   POST /v1/contacts/resolve         {"phone_number", "email", "external_id", "name",
-///                                      "persona_id", "agent_number", "metadata"}
-///   POST /v1/contacts/find            {"phone_number", "email", "external_id"}
-///   GET  /v1/contacts/{contact_id}
-///   POST /v1/contacts/merge           {"primary_contact_id", "duplicate_contact_id"}
+/// The hosted API's paths, bodies and envelopes:
+///   GET   /v1/contacts?limit&offset
+///   POST  /v1/contacts/resolve                 POST /v1/contacts/find
+///   GET   /v1/contacts/{contact_id}            PATCH /v1/contacts/{contact_id}
+///   POST  /v1/contacts/merge
+///   POST  /v1/memory/contact                   GET  /v1/memory/contact/{memory_id}
+///   GET   /v1/memory/context?contact_id&persona_id|agent_number
+///   PATCH /v1/memory/contact/{memory_id}/facts
+///   PATCH /v1/memory/contact/{memory_id}/summary
+///   GET   /v1/memory/contact/{memory_id}/messages
+///   POST  /v1/memory/reset
+/// Local extensions (not in the hosted API), under /x/v1:
+///   POST  /x/v1/memory/contact/{memory_id}/messages | open-items | open-items/close
+///   PUT   /x/v1/memory/contact/{memory_id}/entities
+///   POST|GET /x/v1/contacts/{contact_id}/calls | sms-conversations
+///   DELETE /x/v1/contacts/{contact_id}
+/// and GET /openapi.json, the OpenAPI 3.1 document of all of them.
 ///
 /// A harness switches its base URL from the hosted API to http://127.0.0.1:8787 and
-/// sends one of the --api-key keys in the `authorization` header (as is, or as
-/// "Bearer KEY"); the key decides the org. Status codes: 200 success (a find without a
-/// match has "data": null), 400 BAD_REQUEST (bad identifier, malformed or oversized
-/// body), 401 UNAUTHORIZED (missing or unknown key), 404 NOT_FOUND (unknown contact or
-/// path), 500 INTERNAL_ERROR (storage failure).
+/// sends a key in the `authorization` header (as is, or as "Bearer KEY"); the key
+/// decides the org. Keys come from --api-keys-file (recommended: one KEY=ORG a line,
+/// `#` comments, the file readable by its owner only), CONTACTSTORE_API_KEYS
+/// (comma-separated KEY=ORG), or --api-key (visible in the process list). Status
+/// codes: 200 success, 400 BAD_REQUEST, 401 UNAUTHORIZED, 404 NOT_FOUND (unknown
+/// record or path, or another org's), 405 METHOD_NOT_ALLOWED, 500 INTERNAL_ERROR,
+/// 503 when --max-connections are already open.
 ///
 /// Once listening it prints one envelope on stdout, {"data": {"base_url": …}, …}
 /// (use --listen 127.0.0.1:0 for a free port and read it there), then one line per
@@ -31,7 +46,8 @@ use super::{one_org, print_json, Cli};
 /// the requests in flight; the exit status is then 0.
 ///
 /// Example:
-///   contactstore --db test.db serve --api-key test-key=acme
+///   printf 'test-key=acme\n' > keys && chmod 600 keys
+///   contactstore --db test.db serve --api-keys-file keys
 ///   curl -s localhost:8787/v1/contacts/resolve -H 'authorization: test-key' \
 ///        -d '{"phone_number": "(415) 555-0192", "name": "Sarah Chen"}'
 #[derive(Args, Debug)]
@@ -42,9 +58,33 @@ pub(crate) struct ServeArgs {
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8787")]
     listen: String,
 
-    /// An API key and the org its requests run in. Repeat for several keys or orgs.
-    #[arg(long = "api-key", value_name = "KEY=ORG", required = true)]
+    /// A file of API keys, one KEY=ORG a line (`#` starts a comment); it must be
+    /// readable by its owner only (chmod 600).
+    #[arg(long, value_name = "FILE")]
+    api_keys_file: Option<PathBuf>,
+
+    /// An API key and the org its requests run in; repeat for several. Prefer
+    /// --api-keys-file: these are visible to every local user in the process list.
+    #[arg(long = "api-key", value_name = "KEY=ORG")]
     api_keys: Vec<String>,
+
+    /// Comma-separated KEY=ORG keys, added to those above.
+    #[arg(
+        long,
+        value_name = "KEY=ORG,…",
+        env = "CONTACTSTORE_API_KEYS",
+        hide_env_values = true
+    )]
+    api_keys_env: Option<String>,
+
+    /// Seconds a client may take to send a request's headers, and may stay idle
+    /// between requests on a kept-alive connection, before it is closed.
+    #[arg(long, value_name = "SECONDS", default_value_t = 10)]
+    header_timeout: u64,
+
+    /// Most connections open at once; past it a new one is answered 503 and closed.
+    #[arg(long, value_name = "N", default_value_t = 1024)]
+    max_connections: usize,
 }
 
 /// Runs the server until SIGINT or SIGTERM.
@@ -53,17 +93,19 @@ pub(crate) fn run(cli: &Cli, args: &ServeArgs, region: PhoneRegion) -> Result<()
     one_org(cli)?;
     let mut config = ServeConfig::new(&cli.db)
         .settings(Settings::default().region(region))
-        .listen(server::parse_listen(&args.listen)?);
+        .listen(server::parse_listen(&args.listen)?)
+        .header_read_timeout(Duration::from_secs(args.header_timeout.max(1)))
+        .max_connections(args.max_connections);
+    if let Some(file) = &args.api_keys_file {
+        config = config.api_keys(ApiKey::from_file(file)?);
+    }
     for text in &args.api_keys {
         config = config.api_key(text.parse::<ApiKey>()?);
     }
-    let mut orgs: Vec<String> = config
-        .api_keys
-        .iter()
-        .map(|k| k.org_id().to_owned())
-        .collect();
-    orgs.sort();
-    orgs.dedup();
+    if let Some(list) = &args.api_keys_env {
+        config = config.api_keys(ApiKey::from_list(list)?);
+    }
+    let orgs = config.orgs();
     server::run(config, |addr| {
         print_json(&Envelope::success(json!({
             "base_url": format!("http://{addr}"),

@@ -284,10 +284,9 @@ fn check_collisions(tx: &dyn Tx, d: &ContactDocument) -> Result<()> {
             .identifier_owner(org, i.identifier_type, &i.identifier_value)?
             .is_some()
         {
-            return Err(Error::invalid(
-                i.identifier_type.as_str(),
-                "already belongs to another contact",
-            ));
+            return Err(Error::IdentifierTaken {
+                field: i.identifier_type.as_str(),
+            });
         }
     }
     let in_use = |field| Error::invalid(field, "belongs to a record that already exists");
