@@ -1,4 +1,4 @@
--- contactstore schema, version 4.
+-- contactstore schema, version 5.
 --
 -- This file is the current schema and creates a new database in one step. Upgrades of
 -- older files are the steps listed in src/storage/sqlite/schema.rs; a file upgraded from any older
@@ -125,17 +125,53 @@ CREATE TABLE merge_redirect (
 CREATE INDEX merge_redirect_by_surviving ON merge_redirect (org_id, surviving_id);
 
 -- One row per merge: when, which two, and what moved (a JSON object of counts).
+-- snapshot is what undoing the merge needs (the duplicate's whole document, the
+-- primary's parts the merge changed, before and after: compact JSON); NULL for a merge
+-- made before version 5 and once the merge is undone. unmerged_at is when it was undone.
 CREATE TABLE merge_journal (
     seq           INTEGER PRIMARY KEY,
     org_id        TEXT    NOT NULL,
     primary_id    TEXT    NOT NULL,
     duplicate_id  TEXT    NOT NULL,
     merged_at     INTEGER NOT NULL,
-    moved         TEXT    NOT NULL
+    moved         TEXT    NOT NULL,
+    snapshot      TEXT,
+    unmerged_at   INTEGER
 );
 
 CREATE INDEX merge_journal_by_primary ON merge_journal (org_id, primary_id);
 CREATE INDEX merge_journal_by_duplicate ON merge_journal (org_id, duplicate_id);
+
+-- The change log: one event per write, in commit order. seq is never reused — the
+-- newest event is never deleted (compaction keeps it, and erase appends its tombstone
+-- before deleting older events), so the next rowid is always above every seq a reader
+-- has seen — and a consumer resuming after the last seq it saw misses nothing and sees
+-- nothing twice. (AUTOINCREMENT would guarantee the same at the cost of a write to
+-- sqlite_sequence on every event.) kind names the write ('contact.created', 'memory.updated', …);
+-- detail is what changed, as compact JSON; related_id is the other contact of a merge
+-- or unmerge, so that erasing either contact finds the event.
+CREATE TABLE change_event (
+    seq         INTEGER PRIMARY KEY,
+    org_id      TEXT    NOT NULL,
+    at          INTEGER NOT NULL,
+    kind        TEXT    NOT NULL,
+    contact_id  TEXT    NOT NULL,
+    related_id  TEXT,
+    detail      TEXT    NOT NULL DEFAULT '{}'
+);
+
+CREATE INDEX change_event_by_org ON change_event (org_id, seq);
+CREATE INDEX change_event_by_related ON change_event (org_id, related_id)
+    WHERE related_id IS NOT NULL;
+
+-- How far retention has compacted the change log (one row): a consumer whose last seq
+-- is below compacted_through may have missed events, and is told so.
+CREATE TABLE change_log (
+    id                 INTEGER PRIMARY KEY CHECK (id = 1),
+    compacted_through  INTEGER NOT NULL
+);
+
+INSERT INTO change_log (id, compacted_through) VALUES (1, 0);
 
 -- What an upgrade found and left for an operator to decide, without personal data:
 -- a phone identifier whose stored value now normalizes to a value another contact
@@ -182,4 +218,6 @@ INSERT INTO sqlite_stat1 (tbl, idx, stat) VALUES
     ('merge_journal', 'merge_journal_by_primary', '100000 100000 2'),
     ('merge_journal', 'merge_journal_by_duplicate', '100000 100000 2'),
     ('migration_finding', 'migration_finding', '100 100 1 1 1'),
-    ('migration_finding', 'migration_finding_by_other', '100 100 1');
+    ('migration_finding', 'migration_finding_by_other', '100 100 1'),
+    ('change_event', 'change_event_by_org', '10000000 10000000 1'),
+    ('change_event', 'change_event_by_related', '100000 100000 2');

@@ -14,40 +14,15 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use contactstore::{ContactStore, ImportOptions, Org};
+use contactstore::{ContactStore, Org};
 use criterion::{criterion_group, criterion_main, Criterion};
 use rusqlite::Connection;
 use serde_json::{Map, Value};
 
-use support::{floor_connection, new_id, now_ms, pair_lines, range, Lines, Pair, WorkCopy, ORG};
+use support::{floor_connection, import_pairs, new_pairs, now_ms, range, WorkCopy, ORG};
 
 /// The store's default `recent_messages_cap`.
 const CAP: usize = 50;
-
-/// Imports `pairs` (numbered from `first`) into `org`, untimed.
-fn import_pairs(org: &Org<'_>, base: u64, first: u64, pairs: &[Pair]) {
-    let mut lines = Lines::new(0..pairs.len() as u64, |j, out| {
-        pair_lines(base, first + j, &pairs[j as usize], out)
-    });
-    let summary = org
-        .import(&mut lines, &ImportOptions::default(), &mut |_| {})
-        .unwrap();
-    assert_eq!(
-        summary.imported,
-        2 * pairs.len() as u64,
-        "{:?}",
-        summary.errors.first()
-    );
-}
-
-fn new_pairs(count: u64) -> Vec<Pair> {
-    (0..count)
-        .map(|_| Pair {
-            primary: new_id(),
-            duplicate: new_id(),
-        })
-        .collect()
-}
 
 // ---------------------------------------------------------------------------------
 // The floor

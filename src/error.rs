@@ -75,6 +75,17 @@ pub enum Error {
     #[error("{0}")]
     Refused(&'static str),
 
+    /// A change-log cursor from before what retention kept: events after it were
+    /// compacted away, so resuming from it would miss them silently.
+    #[error(
+        "Invalid since: the change log was compacted through seq {compacted_through}; \
+         events after the cursor are gone (resynchronize, then resume from a later seq)"
+    )]
+    ChangesCompacted {
+        /// The highest seq compaction removed.
+        compacted_through: u64,
+    },
+
     /// The contact does not exist in this org (or was erased).
     #[error("Contact not found")]
     NotFound,
@@ -114,6 +125,7 @@ impl Error {
         match self {
             Error::InvalidField { .. }
             | Error::IdentifierTaken { .. }
+            | Error::ChangesCompacted { .. }
             | Error::MissingIdentifier
             | Error::MissingScope
             | Error::Refused(_) => ErrorCode::BadRequest,

@@ -65,10 +65,10 @@ mod timestamp;
 
 pub use error::{Error, ErrorCode, Result, StorageError};
 pub use model::{
-    Call, Channel, Contact, ContactDetails, Direction, Entity, EntityRef, EntityUpdate,
-    HistoryEntry, HistoryKind, Identifier, IdentifierType, JsonObject, Memory, MemoryContext,
-    MemoryRecord, MemoryScope, Message, MigrationFinding, MoveCounts, NewCall, NewSmsConversation,
-    OpenItem, OpenedMemory, Priority, Role, SmsConversation,
+    Call, Change, ChangeKind, ChangePage, Channel, Contact, ContactDetails, Direction, Entity,
+    EntityRef, EntityUpdate, HistoryEntry, HistoryKind, Identifier, IdentifierType, JsonObject,
+    Memory, MemoryContext, MemoryRecord, MemoryScope, Message, MigrationFinding, MoveCounts,
+    NewCall, NewSmsConversation, OpenItem, OpenedMemory, Priority, Role, SmsConversation,
 };
 pub use ops::erase::Erased;
 pub use ops::identify::IdentifierQuery;
@@ -78,8 +78,9 @@ pub use ops::resolve::{Conflict, ResolveRequest, Resolved};
 pub use ops::transfer::{
     ExportSummary, ImportOptions, ImportProgress, ImportSummary, LineError, OnConflict,
 };
+pub use ops::unmerge::Unmerged;
 pub use ops::update::{ContactPatch, ContactUpdate, IdentifierRef, NameChange};
-pub use settings::{Durability, PhoneRegion, Settings};
+pub use settings::{ChangeLog, Durability, PhoneRegion, Settings};
 pub use storage::sqlite::schema::{APPLICATION_ID, SCHEMA_VERSION};
 pub use store::{AllOrgs, ContactStore, Org};
 pub use timestamp::Timestamp;

@@ -48,6 +48,10 @@ pub const MAX_PAGE_SIZE: usize = 1_000;
 pub const DEFAULT_OFFSET_PAGE_SIZE: usize = 50;
 /// Largest page size of the hosted API's list.
 pub const MAX_OFFSET_PAGE_SIZE: usize = 200;
+/// Page size of the change log when none is asked for.
+pub const DEFAULT_CHANGES_PAGE_SIZE: usize = 1_000;
+/// Largest page of the change log.
+pub const MAX_CHANGES_PAGE_SIZE: usize = 10_000;
 /// At most this many line errors are kept in an import summary (all are counted).
 pub const MAX_REPORTED_ERRORS: usize = 1_000;
 /// Longest import line accepted, in bytes.
@@ -210,6 +214,14 @@ pub(crate) fn entries(n: usize, max: usize, field: &'static str) -> Result<()> {
 pub(crate) fn page_size(limit: usize) -> Result<usize> {
     if limit == 0 || limit > MAX_PAGE_SIZE {
         return Err(Error::invalid("limit", "must be between 1 and 1000"));
+    }
+    Ok(limit)
+}
+
+/// Checks a page size of the change log.
+pub(crate) fn changes_page_size(limit: usize) -> Result<usize> {
+    if limit == 0 || limit > MAX_CHANGES_PAGE_SIZE {
+        return Err(Error::invalid("limit", "must be between 1 and 10000"));
     }
     Ok(limit)
 }

@@ -46,6 +46,61 @@ pub struct Settings {
     /// full) and changes nothing, as on a full disk. A limit below the file's current
     /// size keeps it at that size. Default: none.
     pub size_limit: Option<u64>,
+    /// The change log: whether writes append events, and how long they are kept.
+    /// Default: on, keeping 30 days.
+    pub change_log: ChangeLog,
+}
+
+/// The change log's settings (see [`crate::Org::changes`]).
+///
+/// ```
+/// use std::time::Duration;
+/// use contactstore::{ChangeLog, Settings};
+/// let settings = Settings::default().change_log(ChangeLog::default().max_events(1_000_000));
+/// assert_eq!(settings.change_log.max_age, Some(Duration::from_secs(30 * 86_400)));
+/// assert_eq!(settings.change_log.max_events, Some(1_000_000));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ChangeLog {
+    /// Whether writes append events. Default true. Off, nothing is logged (merges
+    /// still keep what undoing them needs).
+    pub enabled: bool,
+    /// Events older than this are compacted away. Default 30 days; `None` keeps them
+    /// by age forever.
+    pub max_age: Option<Duration>,
+    /// At most this many events are kept (the oldest go first). Default: no bound.
+    pub max_events: Option<u64>,
+}
+
+impl Default for ChangeLog {
+    fn default() -> Self {
+        ChangeLog {
+            enabled: true,
+            max_age: Some(Duration::from_secs(30 * 86_400)),
+            max_events: None,
+        }
+    }
+}
+
+impl ChangeLog {
+    /// No change log at all.
+    pub fn disabled() -> Self {
+        ChangeLog {
+            enabled: false,
+            ..ChangeLog::default()
+        }
+    }
+    /// Keeps events for `age` (`None`: no bound by age).
+    pub fn max_age(mut self, age: Option<Duration>) -> Self {
+        self.max_age = age;
+        self
+    }
+    /// Keeps at most `count` events.
+    pub fn max_events(mut self, count: u64) -> Self {
+        self.max_events = Some(count);
+        self
+    }
 }
 
 impl Default for Settings {
@@ -56,6 +111,7 @@ impl Default for Settings {
             durability: Durability::Normal,
             busy_timeout: Duration::from_secs(10),
             size_limit: None,
+            change_log: ChangeLog::default(),
         }
     }
 }
@@ -79,6 +135,11 @@ impl Settings {
     /// Sets the lock wait.
     pub fn busy_timeout(mut self, timeout: Duration) -> Self {
         self.busy_timeout = timeout;
+        self
+    }
+    /// Sets the change log's settings.
+    pub fn change_log(mut self, change_log: ChangeLog) -> Self {
+        self.change_log = change_log;
         self
     }
     /// Caps the database's size, in bytes (see [`Settings::size_limit`]).

@@ -46,6 +46,12 @@ impl Timestamp {
         self.0
     }
 
+    /// This instant minus `span`, no earlier than the earliest timestamp.
+    pub(crate) fn minus(self, span: std::time::Duration) -> Self {
+        let span = i64::try_from(span.as_millis()).unwrap_or(i64::MAX);
+        Timestamp(self.0.saturating_sub(span).max(MIN_MILLIS))
+    }
+
     /// Parses an RFC 3339 timestamp in any offset; sub-millisecond digits are dropped.
     ///
     /// # Errors

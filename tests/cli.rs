@@ -658,3 +658,83 @@ fn memory_get_context_and_reset() {
     let (code, _) = run(&db.path, &["--org", "other", "memory", "get", &memory_id]);
     assert_eq!(code, 3, "another org's memory id");
 }
+
+/// The README's "History and undo" session: preview, merge, unmerge, changes.
+#[test]
+fn merge_preview_unmerge_and_changes_from_the_command_line() {
+    let db = TempDb::new();
+    let (_, v) = run(
+        &db.path,
+        &["resolve", "--phone", "(415) 555-0192", "--name", "Sarah"],
+    );
+    let a = v["data"]["contact"]["id"].as_str().unwrap().to_owned();
+    let (_, v) = run(&db.path, &["resolve", "--email", "sarah@example.com"]);
+    let b = v["data"]["contact"]["id"].as_str().unwrap().to_owned();
+
+    let (code, preview) = run(&db.path, &["merge", &a, &b, "--dry-run"]);
+    assert_eq!(code, 0, "{preview}");
+    assert_eq!(preview["data"]["identifiers"].as_array().unwrap().len(), 2);
+    let (_, still) = run(&db.path, &["get", &b]);
+    assert_eq!(
+        still["data"]["id"],
+        b.as_str(),
+        "the preview merged nothing"
+    );
+    let (code, merged) = run(&db.path, &["merge", &a, &b]);
+    assert_eq!(code, 0, "{merged}");
+    assert_eq!(
+        merged["data"]["identifiers"],
+        preview["data"]["identifiers"]
+    );
+    assert_eq!(merged["data"]["moved"], preview["data"]["moved"]);
+
+    let (code, split) = run(&db.path, &["unmerge", &b]);
+    assert_eq!(code, 0, "{split}");
+    assert_eq!(split["data"]["restored"]["id"], b.as_str());
+    assert_eq!(split["data"]["primary"]["id"], a.as_str());
+    assert_eq!(
+        split["data"]["restored"]["identifiers"][0]["identifier_value"],
+        "sarah@example.com"
+    );
+    let (code, v) = run(&db.path, &["unmerge", &b]);
+    assert_eq!((code, error_code(&v)), (3, "NOT_FOUND"));
+    let (code, v) = run(&db.path, &["unmerge", &a]);
+    assert_eq!((code, error_code(&v)), (3, "NOT_FOUND"));
+
+    let (code, page) = run(&db.path, &["changes", "--limit", "3"]);
+    assert_eq!(code, 0, "{page}");
+    let kinds: Vec<&str> = page["data"]["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        ["contact.created", "contact.created", "contact.merged"]
+    );
+    let next = page["data"]["next"].as_u64().unwrap();
+    let (_, rest) = run(&db.path, &["changes", "--since", &next.to_string()]);
+    let kinds: Vec<&str> = rest["data"]["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["contact.unmerged", "contact.restored"]);
+    for c in rest["data"]["changes"].as_array().unwrap() {
+        assert!(c["seq"].as_u64().unwrap() > next);
+        for field in ["seq", "at", "org_id", "kind", "contact_id", "detail"] {
+            assert!(!c[field].is_null(), "{field}: {c}");
+        }
+    }
+    let (_, other_org) = run(&db.path, &["--org", "other", "changes"]);
+    assert_eq!(other_org["data"]["changes"], json!([]));
+    let (code, all) = run(&db.path, &["--all-orgs", "changes"]);
+    assert_eq!(code, 0);
+    assert_eq!(all["data"]["changes"].as_array().unwrap().len(), 5);
+    let (code, v) = run(&db.path, &["changes", "--limit", "0"]);
+    assert_eq!((code, error_code(&v)), (2, "BAD_REQUEST"));
+    let (code, v) = run(&db.path, &["--all-orgs", "unmerge", &b]);
+    assert_eq!((code, error_code(&v)), (2, "BAD_REQUEST"));
+}

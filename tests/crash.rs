@@ -1,5 +1,5 @@
 //! Crash safety (issue 5, deliverable 2): a process resolving, writing memory, recording
-//! calls, merging and erasing is killed with SIGKILL at random moments, again and
+//! calls, merging, unmerging and erasing is killed with SIGKILL at random moments, again and
 //! again, on one file. After every kill the file passes `PRAGMA integrity_check`, the
 //! store's invariants hold, and every operation the process acknowledged is there.
 //!
@@ -111,7 +111,7 @@ fn child_work_until_killed() {
                     )?;
                     println!("ACK call {id} {}", call.id);
                 }
-                85..=94 => {
+                85..=89 => {
                     let j = k / 2;
                     let primary = contact_of(&org, 2 * j)?;
                     let duplicate = contact_of(&org, 2 * j + 1)?;
@@ -120,6 +120,21 @@ fn child_work_until_killed() {
                         Err(e) if e.code() != ErrorCode::InternalError => {} // merged already
                         Err(e) => return Err(e),
                     }
+                }
+                90..=94 => {
+                    // A pair of its own, merged and split again (a kill may land in
+                    // either transaction); only the unmerge is acknowledged.
+                    let pair = |side: &str| -> contactstore::Result<String> {
+                        let external = format!("pair-{cycle}-{n}-{side}");
+                        Ok(org
+                            .resolve(&ResolveRequest::external_id(external))?
+                            .contact
+                            .id)
+                    };
+                    let (primary, duplicate) = (pair("a")?, pair("b")?);
+                    org.merge(&primary, &duplicate)?;
+                    org.unmerge(&duplicate)?;
+                    println!("ACK unmerge {primary} {duplicate}");
                 }
                 _ => {
                     // A contact of its own, created and erased (erasure checkpoints and
@@ -148,6 +163,7 @@ enum Ack {
     Entity { id: String, entity: String },
     Call { id: String, call: String },
     Merge { primary: String, duplicate: String },
+    Unmerge { primary: String, duplicate: String },
     Erase { id: String, external: String },
 }
 
@@ -169,6 +185,10 @@ impl Ack {
                 call: s(2),
             },
             (&"merge", 3) => Ack::Merge {
+                primary: s(1),
+                duplicate: s(2),
+            },
+            (&"unmerge", 3) => Ack::Unmerge {
                 primary: s(1),
                 duplicate: s(2),
             },
@@ -202,6 +222,10 @@ impl Ack {
                 .is_ok_and(|calls| calls.iter().any(|c| &c.id == call)),
             Ack::Merge { primary, duplicate } => {
                 matches!((reach(primary), reach(duplicate)), (Some(p), Some(d)) if p.contact.id == d.contact.id)
+            }
+            Ack::Unmerge { primary, duplicate } => {
+                matches!((reach(primary), reach(duplicate)),
+                    (Some(p), Some(d)) if p.contact.id == *primary && d.contact.id == *duplicate)
             }
             Ack::Erase { id, external } => {
                 org.get(id).is_err_and(|e| e.code() == ErrorCode::NotFound)

@@ -162,7 +162,24 @@ fn an_erased_contact_is_found_nowhere_in_the_database_wal_or_shm_files() {
         .id;
     org.merge(&id, &merged).unwrap();
 
+    // The change log and the merge's snapshot hold the person's data too.
+    let logged = |table: &str, needle: &str| {
+        dump(&db.path)
+            .into_iter()
+            .filter(|row| row.starts_with(table) && row.contains(needle))
+            .count()
+    };
+    assert!(
+        logged("change_event", &tag) > 3,
+        "the log holds the planted contact's writes"
+    );
+    assert!(logged("change_event", PLANTED_PHONE) > 0);
+    assert!(
+        logged("merge_journal", &merged_tag) == 1,
+        "the merge snapshot holds the alias"
+    );
     // Positive control: the scan finds every needle before the erasure.
+    let personal = [tag.as_str(), merged_tag.as_str(), PLANTED_PHONE];
     let needles = [
         tag.as_str(),
         merged_tag.as_str(),
@@ -193,11 +210,13 @@ fn an_erased_contact_is_found_nowhere_in_the_database_wal_or_shm_files() {
             sms_conversations: 1,
             redirects: 1,
             journal_rows: 1,
+            changes: erased.changes,
             wal_truncated: true,
         }
     );
+    assert!(erased.changes >= 7, "{erased:?}");
     // Nowhere while the store is open (the WAL is truncated to nothing)…
-    for needle in needles {
+    for needle in personal {
         assert_eq!(
             files_containing(&db.path, needle.as_bytes()),
             Vec::<String>::new(),
@@ -205,10 +224,24 @@ fn an_erased_contact_is_found_nowhere_in_the_database_wal_or_shm_files() {
         );
     }
     assert_eq!(reliability::wal_size(&db.path), 0, "the WAL is truncated");
-    assert!(rows_naming(&db.path, &[&id, &merged]).is_empty());
+    // …but for the ids in the one tombstone a consumer of the log deletes by.
+    let left = rows_naming(&db.path, &[&id, &merged]);
+    assert_eq!(left.len(), 1, "{left:?}");
+    assert!(left[0].starts_with("change_event") && left[0].contains("contact.erased"));
+    let page = org.changes(0, None).unwrap();
+    let tombstone = page.changes.last().unwrap();
+    assert_eq!(tombstone.kind, contactstore::ChangeKind::ContactErased);
+    assert_eq!(tombstone.contact_id, id);
+    assert_eq!(tombstone.detail["merged_ids"], json!([merged]));
+    assert!(page
+        .changes
+        .iter()
+        .all(|c| c.contact_id != merged && c.related_id.is_none()));
     println!(
         "erase: {} planted strings (text, phone, ids) found {found_before} times in the \
-         database and WAL before erasure, 0 times in the database, -wal and -shm after",
+         database and WAL before erasure (change log and merge snapshot included); after, \
+         the personal ones 0 times in the database, -wal and -shm, the ids only in the \
+         contact.erased tombstone",
         needles.len()
     );
     // …the bystander is intact, the file is sound…
@@ -221,7 +254,7 @@ fn an_erased_contact_is_found_nowhere_in_the_database_wal_or_shm_files() {
     drop(conn);
     // …and nowhere after it is closed.
     drop(store);
-    for needle in needles {
+    for needle in personal {
         assert!(files_containing(&db.path, needle.as_bytes()).is_empty());
     }
 }

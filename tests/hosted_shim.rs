@@ -805,5 +805,82 @@ fn the_openapi_document_lists_every_route_the_server_answers() {
             assert_eq!(status, 401, "{method} {path}: {v}");
         }
     }
-    assert_eq!(operations, 22, "{:?}", paths.keys().collect::<Vec<_>>());
+    assert_eq!(operations, 25, "{:?}", paths.keys().collect::<Vec<_>>());
+}
+
+#[test]
+fn history_extensions_preview_unmerge_and_page_the_change_log() {
+    let shim = Shim::start();
+    let a = contact(&shim, ACME, "+14155550192");
+    let b = contact(&shim, ACME, "+14155550100");
+    let body = json!({"primary_contact_id": a, "duplicate_contact_id": b});
+    let before = dump(&shim.db.path);
+    let (status, preview) = shim.post_json("/x/v1/contacts/merge/preview", ACME, body.clone());
+    assert_eq!(status, 200, "{preview}");
+    assert_eq!(preview["data"]["identifiers"].as_array().unwrap().len(), 2);
+    assert_eq!(dump(&shim.db.path), before, "the preview wrote");
+    merge(&shim, &a, &b);
+    let (status, split) = shim.post_json(&format!("/x/v1/contacts/{b}/unmerge"), ACME, json!({}));
+    assert_eq!(status, 200, "{split}");
+    assert_eq!(split["data"]["restored"]["id"], b.as_str());
+    assert_eq!(split["data"]["primary"]["id"], a.as_str());
+    refused(
+        shim.post_json(&format!("/x/v1/contacts/{b}/unmerge"), ACME, json!({})),
+        404,
+        "NOT_FOUND",
+        "Contact not found",
+    );
+    // Another org's merged-away id is not found either.
+    let c = contact(&shim, GLOBEX, "+14155550111");
+    let d = contact(&shim, GLOBEX, "+14155550112");
+    let (status, _) = shim.post_json(
+        "/v1/contacts/merge",
+        GLOBEX,
+        json!({"primary_contact_id": c, "duplicate_contact_id": d}),
+    );
+    assert_eq!(status, 200);
+    refused(
+        shim.post_json(&format!("/x/v1/contacts/{d}/unmerge"), ACME, json!({})),
+        404,
+        "NOT_FOUND",
+        "Contact not found",
+    );
+    refused(
+        shim.post_json(
+            "/x/v1/contacts/merge/preview",
+            ACME,
+            json!({"primary_contact_id": c, "duplicate_contact_id": a}),
+        ),
+        404,
+        "NOT_FOUND",
+        "Contact not found",
+    );
+
+    let (status, page) = shim.get("/x/v1/changes?limit=2", Some(ACME));
+    assert_eq!(status, 200, "{page}");
+    let changes = page["data"]["changes"].as_array().unwrap();
+    assert_eq!(changes.len(), 2);
+    assert!(changes.iter().all(|c| c["org_id"] == "acme"));
+    let next = page["data"]["next"].as_u64().unwrap();
+    let (_, rest) = shim.get(&format!("/x/v1/changes?since={next}"), Some(ACME));
+    let kinds: Vec<&str> = rest["data"]["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        ["contact.merged", "contact.unmerged", "contact.restored"]
+    );
+    for query in ["limit=0", "limit=10001", "since=-1", "since=x"] {
+        let (status, v) = shim.get(&format!("/x/v1/changes?{query}"), Some(ACME));
+        assert_eq!(status, 400, "{query}: {v}");
+    }
+    let (_, globex) = shim.get("/x/v1/changes", Some(GLOBEX));
+    assert!(globex["data"]["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|c| c["org_id"] == "globex"));
 }

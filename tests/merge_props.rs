@@ -3,14 +3,18 @@
 //! * `store_agrees_with_the_model`: random sequences of resolve / merge / memory writes /
 //!   record call over a small pool of identifiers in two orgs, run against the store and
 //!   against a plain in-memory model of the contract; after every step they agree.
+//!   They also preview merges, undo them (at once, or after other writes, chains
+//!   included), and erase contacts; after every step the change log, replayed from the
+//!   start, rebuilds each contact's identifiers, and a merge undone at once gives back
+//!   the export as it was.
 //! * `merge_invariants_hold`: two random contacts merged, with every invariant of the
 //!   merge issue checked, and the other org (holding the same identifiers) untouched.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use contactstore::{
-    Channel, ContactStore, Direction, Error, IdentifierQuery, MemoryScope, Message, NewCall,
-    NewSmsConversation, ResolveRequest, Role, Settings, Timestamp,
+    ChangeKind, Channel, ContactStore, Direction, Error, ErrorCode, IdentifierQuery, MemoryScope,
+    Message, NewCall, NewSmsConversation, ResolveRequest, Role, Settings, Timestamp,
 };
 use proptest::prelude::*;
 use serde_json::Value;
@@ -42,11 +46,36 @@ fn normalized(kind: u8, i: usize) -> String {
 // ---------------------------------------------------------------------------------
 // The model: the contract written as plainly as possible.
 
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default)]
 struct MMemory {
     summary: String,
     facts: BTreeMap<String, Value>,
     messages: Vec<(i64, String)>,
+    /// Which memory this is (the store's memory id): kept when a merge moves it whole
+    /// or combines another into it. Not compared.
+    origin: u64,
+}
+
+impl PartialEq for MMemory {
+    fn eq(&self, other: &Self) -> bool {
+        (&self.summary, &self.facts, &self.messages)
+            == (&other.summary, &other.facts, &other.messages)
+    }
+}
+
+/// What a merge kept to be undone: the duplicate, the primary before and after.
+#[derive(Debug, Clone)]
+struct MSnap {
+    duplicate_id: String,
+    primary_id: String,
+    duplicate: MContact,
+    before: MContact,
+    after: MContact,
+    /// Scopes both had.
+    combined: BTreeSet<String>,
+    /// Ids that had redirected to the duplicate.
+    redirects: Vec<String>,
+    undone: bool,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -65,6 +94,9 @@ struct MOrg {
     redirects: BTreeMap<String, String>,
     /// Every id ever created in the org, in creation order (ops pick from it).
     ids: Vec<String>,
+    journal: Vec<MSnap>,
+    /// The next memory origin.
+    memories: u64,
 }
 
 impl MOrg {
@@ -80,6 +112,28 @@ impl MOrg {
             return Some(id.to_owned());
         }
         self.redirects.get(id).cloned()
+    }
+
+    /// The contact's memory of a scope, created empty (with a new origin) if missing.
+    fn memory(&mut self, contact: &str, scope: String) -> &mut MMemory {
+        self.memories += 1;
+        let origin = self.memories;
+        self.contacts
+            .get_mut(contact)
+            .unwrap()
+            .memories
+            .entry(scope)
+            .or_insert_with(|| MMemory {
+                origin,
+                ..MMemory::default()
+            })
+    }
+
+    /// The latest merge that took `id` away and is not undone.
+    fn merge_taking(&self, id: &str) -> Option<usize> {
+        self.journal
+            .iter()
+            .rposition(|j| j.duplicate_id == id && !j.undone)
     }
 }
 
@@ -115,6 +169,20 @@ fn model_merge(org: &mut MOrg, a: &str, b: &str) -> Result<String, &'static str>
         return Err("Cannot merge a contact with itself");
     }
     let dup = org.contacts.remove(&d).expect("followed");
+    let before = org.contacts[&p].clone();
+    let combined: BTreeSet<String> = dup
+        .memories
+        .keys()
+        .filter(|k| before.memories.contains_key(*k))
+        .cloned()
+        .collect();
+    let redirects: Vec<String> = org
+        .redirects
+        .iter()
+        .filter(|(_, t)| **t == d)
+        .map(|(k, _)| k.clone())
+        .collect();
+    let snapshot_of_dup = dup.clone();
     let primary = org.contacts.get_mut(&p).expect("followed");
     let primary_types: BTreeSet<u8> = primary
         .identifiers
@@ -155,13 +223,302 @@ fn model_merge(org: &mut MOrg, a: &str, b: &str) -> Result<String, &'static str>
             }
         }
     }
+    let after = primary.clone();
     for target in org.redirects.values_mut() {
         if *target == d {
             target.clone_from(&p);
         }
     }
-    org.redirects.insert(d, p.clone());
+    org.redirects.insert(d.clone(), p.clone());
+    org.journal.push(MSnap {
+        duplicate_id: d,
+        primary_id: p.clone(),
+        duplicate: snapshot_of_dup,
+        before,
+        after,
+        combined,
+        redirects,
+        undone: false,
+    });
     Ok(p)
+}
+
+// ---------------------------------------------------------------------------------
+// The model's unmerge: the rules of the README's "History and undo", written out.
+
+const TAKEN: &str =
+    "Cannot unmerge: an identifier of the merged contact now belongs to another contact";
+
+/// The text a merge appended to a summary: the model states the rule as "the
+/// survivor's text, a blank line, the duplicate's", read backwards.
+fn brought_text<'a>(before: &str, after: &'a str) -> Option<&'a str> {
+    let joined_prefix = format!("{before}\n\n");
+    match (before.trim().is_empty(), after.trim().is_empty()) {
+        _ if after == before => None,
+        (_, true) => None,
+        (true, false) => Some(after),
+        (false, false)
+            if after.len() > joined_prefix.len() && after.starts_with(&joined_prefix) =>
+        {
+            Some(&after[joined_prefix.len()..])
+        }
+        _ => None,
+    }
+}
+
+/// `text` without the paragraph `brought`: the whole text, its last paragraph, its
+/// first, or one in between, tried in that order.
+fn remove_paragraph(text: &str, brought: &str) -> String {
+    let last = format!("\n\n{brought}");
+    let first = format!("{brought}\n\n");
+    let between = format!("\n\n{brought}\n\n");
+    if text == brought {
+        String::new()
+    } else if text.ends_with(&last) {
+        text[..text.len() - last.len()].to_owned()
+    } else if text.starts_with(&first) {
+        text[first.len()..].to_owned()
+    } else if let Some(at) = text.find(&between) {
+        [&text[..at], &text[at + between.len()..]].join("\n\n")
+    } else {
+        text.to_owned()
+    }
+}
+
+/// `current` without what the merge from `befores[0]` to `after` brought.
+fn subtract(befores: &[Option<&MMemory>], after: &MMemory, current: &MMemory) -> MMemory {
+    let before = befores[0];
+    let later = &befores[1..];
+    let direct = later.is_empty();
+    if let (true, Some(b)) = (direct && current == after, before) {
+        return MMemory {
+            origin: current.origin,
+            ..b.clone()
+        };
+    }
+    let mut out = current.clone();
+    let before_summary = before.map_or("", |b| b.summary.as_str());
+    if direct && current.summary == after.summary {
+        out.summary = before_summary.to_owned();
+    } else if let Some(brought) = brought_text(before_summary, &after.summary) {
+        if !later.iter().flatten().any(|m| m.summary.contains(brought)) {
+            out.summary = remove_paragraph(&current.summary, brought);
+        }
+    }
+    for (k, v) in &after.facts {
+        if before.and_then(|b| b.facts.get(k)) == Some(v) || current.facts.get(k) != Some(v) {
+            continue;
+        }
+        match befores.iter().rev().flatten().find_map(|b| b.facts.get(k)) {
+            Some(old) => out.facts.insert(k.clone(), old.clone()),
+            None => out.facts.remove(k),
+        };
+    }
+    if direct && current.messages == after.messages {
+        out.messages = before.map(|b| b.messages.clone()).unwrap_or_default();
+    } else {
+        out.messages.retain(|m| {
+            let brought =
+                after.messages.contains(m) && !before.is_some_and(|b| b.messages.contains(m));
+            !brought || later.iter().flatten().any(|l| l.messages.contains(m))
+        });
+    }
+    out
+}
+
+/// Name and metadata without what the merge brought.
+fn subtract_fields(befores: &[&MContact], after: &MContact, current: &mut MContact) {
+    let before = befores[0];
+    if current.name == after.name && after.name != before.name {
+        current.name = befores
+            .iter()
+            .rev()
+            .find(|b| b.name.as_deref().is_some_and(|n| !n.trim().is_empty()))
+            .map_or_else(|| before.name.clone(), |b| b.name.clone());
+    }
+    let snapshot = current.metadata.clone();
+    for (k, v) in &after.metadata {
+        if before.metadata.get(k) == Some(v) || snapshot.get(k) != Some(v) {
+            continue;
+        }
+        match befores.iter().rev().find_map(|b| b.metadata.get(k)) {
+            Some(old) => current.metadata.insert(k.clone(), old.clone()),
+            None => current.metadata.remove(k),
+        };
+    }
+}
+
+/// Makes the smallest identifier of a type primary where a type has none.
+fn settle_primaries(c: &mut MContact) {
+    for kind in [1u8, 2, 3] {
+        let of_kind: Vec<(u8, String)> = c
+            .identifiers
+            .keys()
+            .filter(|(k, _)| *k == kind)
+            .cloned()
+            .collect();
+        if !of_kind.is_empty() && !of_kind.iter().any(|k| c.identifiers[k]) {
+            c.identifiers.insert(of_kind[0].clone(), true);
+        }
+    }
+}
+
+fn model_unmerge(org: &mut MOrg, id: &str) -> Result<String, &'static str> {
+    let first = org.merge_taking(id).ok_or("Contact not found")?;
+    let survivor_id = org.redirects.get(id).cloned().ok_or("Contact not found")?;
+    let own = org.journal[first].clone();
+    let mut hops: Vec<usize> = Vec::new();
+    let mut at = own.primary_id.clone();
+    while at != survivor_id {
+        let hop = org.merge_taking(&at).expect("a later merge carried it on");
+        at.clone_from(&org.journal[hop].primary_id);
+        hops.push(hop);
+    }
+    let later: Vec<MSnap> = hops.iter().map(|h| org.journal[*h].clone()).collect();
+    let mut moving = Vec::new();
+    for (key, flag) in &own.duplicate.identifiers {
+        match org.owner(key) {
+            Some(owner) if owner == survivor_id => moving.push((key.clone(), *flag)),
+            Some(_) => return Err(TAKEN),
+            None => {}
+        }
+    }
+    let mut survivor = org.contacts[&survivor_id].clone();
+    let mut restored = MContact {
+        name: own.duplicate.name.clone(),
+        metadata: own.duplicate.metadata.clone(),
+        calls: own.duplicate.calls,
+        ..MContact::default()
+    };
+    for (key, flag) in moving {
+        survivor.identifiers.remove(&key);
+        restored.identifiers.insert(key, flag);
+    }
+    survivor.calls -= own.duplicate.calls;
+    for (scope, mine) in &own.duplicate.memories {
+        let combined = own.combined.contains(scope);
+        let whole = survivor
+            .memories
+            .get(scope)
+            .is_some_and(|m| m.origin == mine.origin);
+        if !combined && whole {
+            let m = survivor.memories.remove(scope).unwrap();
+            restored.memories.insert(scope.clone(), m);
+            continue;
+        }
+        restored.memories.insert(scope.clone(), mine.clone());
+        let Some(current) = survivor.memories.get(scope).cloned() else {
+            continue;
+        };
+        let (before, after) = if combined {
+            (own.before.memories.get(scope), &own.after.memories[scope])
+        } else {
+            (None, mine)
+        };
+        let mut befores = vec![before];
+        for h in &later {
+            befores.push(if h.combined.contains(scope) {
+                h.before.memories.get(scope)
+            } else {
+                None
+            });
+        }
+        let kept = subtract(&befores, after, &current);
+        survivor.memories.insert(scope.clone(), kept);
+    }
+    settle_primaries(&mut survivor);
+    settle_primaries(&mut restored);
+    let mut befores: Vec<&MContact> = vec![&own.before];
+    befores.extend(later.iter().map(|h| &h.before));
+    subtract_fields(&befores, &own.after, &mut survivor);
+    org.contacts.insert(survivor_id.clone(), survivor);
+    org.contacts.insert(id.to_owned(), restored);
+    org.redirects.remove(id);
+    for r in &own.redirects {
+        if org.redirects.get(r) == Some(&survivor_id) {
+            org.redirects.insert(r.clone(), id.to_owned());
+        }
+    }
+    // The later merges' snapshots lose the undone contact's data.
+    let mut contact_befores: Vec<MContact> = vec![own.before.clone()];
+    for (i, hop) in hops.iter().enumerate() {
+        let mut s = org.journal[*hop].clone();
+        s.duplicate
+            .identifiers
+            .retain(|k, _| !own.duplicate.identifiers.contains_key(k));
+        s.duplicate.calls -= own.duplicate.calls;
+        s.redirects
+            .retain(|r| r != id && !own.redirects.contains(r));
+        s.duplicate.memories.retain(|scope, m| {
+            own.duplicate
+                .memories
+                .get(scope)
+                .is_none_or(|o| o.origin != m.origin)
+        });
+        for (scope, m) in s.duplicate.memories.iter_mut() {
+            if !own.combined.contains(scope) {
+                continue;
+            }
+            let mut befores = vec![own.before.memories.get(scope)];
+            for h in &later[..i] {
+                befores.push(if h.combined.contains(scope) {
+                    h.before.memories.get(scope)
+                } else {
+                    None
+                });
+            }
+            *m = subtract(&befores, &own.after.memories[scope], m);
+        }
+        let refs: Vec<&MContact> = contact_befores.iter().collect();
+        subtract_fields(&refs, &own.after, &mut s.duplicate);
+        for scope in s.combined.clone() {
+            let (before, after) = if own.combined.contains(&scope) {
+                (own.before.memories.get(&scope), &own.after.memories[&scope])
+            } else if let Some(mine) = own.duplicate.memories.get(&scope) {
+                (None, mine)
+            } else {
+                continue;
+            };
+            let mut befores = vec![before];
+            for h in &later[..=i] {
+                befores.push(if h.combined.contains(&scope) {
+                    h.before.memories.get(&scope)
+                } else {
+                    None
+                });
+            }
+            let a = s.after.memories[&scope].clone();
+            s.after
+                .memories
+                .insert(scope.clone(), subtract(&befores, after, &a));
+        }
+        contact_befores.push(s.before.clone());
+        let refs: Vec<&MContact> = contact_befores.iter().collect();
+        let mut primary_after = s.after.clone();
+        subtract_fields(&refs, &own.after, &mut primary_after);
+        s.after.name = primary_after.name;
+        s.after.metadata = primary_after.metadata;
+        org.journal[*hop] = s;
+    }
+    org.journal[first].undone = true;
+    Ok(survivor_id)
+}
+
+fn model_erase(org: &mut MOrg, id: &str) -> Result<String, &'static str> {
+    let target = org.follow(id).ok_or("Contact not found")?;
+    org.contacts.remove(&target);
+    let mut gone: BTreeSet<String> = org
+        .redirects
+        .iter()
+        .filter(|(_, t)| **t == target)
+        .map(|(k, _)| k.clone())
+        .collect();
+    gone.insert(target.clone());
+    org.redirects
+        .retain(|k, t| !gone.contains(k) && !gone.contains(t));
+    org.journal
+        .retain(|j| !gone.contains(&j.primary_id) && !gone.contains(&j.duplicate_id));
+    Ok(target)
 }
 
 // ---------------------------------------------------------------------------------
@@ -217,6 +574,7 @@ fn store_orgs(store: &ContactStore) -> BTreeMap<String, BTreeMap<String, MContac
                         .map(|(k, v)| (k.clone(), v.clone()))
                         .collect(),
                     messages,
+                    origin: 0,
                 },
             );
         }
@@ -270,6 +628,32 @@ enum Op {
         org: usize,
         who: usize,
     },
+    Unmerge {
+        org: usize,
+        who: usize,
+    },
+    Preview {
+        org: usize,
+        a: usize,
+        b: usize,
+    },
+    /// B into A, then A into C: a chain for unmerge to undo from its end.
+    MergeChain {
+        org: usize,
+        a: usize,
+        b: usize,
+        c: usize,
+    },
+    /// A merge undone at once: everything is as before it.
+    MergeUndone {
+        org: usize,
+        a: usize,
+        b: usize,
+    },
+    Erase {
+        org: usize,
+        who: usize,
+    },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -294,8 +678,52 @@ fn op() -> impl Strategy<Value = Op> {
             .prop_map(|(org, who, persona, key, value)| Op::PatchFact { org, who, persona, key, value }),
         1 => (org.clone(), 0..8usize, 0..2usize, 0..3usize)
             .prop_map(|(org, who, persona, summary)| Op::SetSummary { org, who, persona, summary }),
-        1 => (org, 0..8usize).prop_map(|(org, who)| Op::RecordCall { org, who }),
+        1 => (org.clone(), 0..8usize).prop_map(|(org, who)| Op::RecordCall { org, who }),
+        3 => (org.clone(), 0..16usize).prop_map(|(org, who)| Op::Unmerge { org, who }),
+        1 => (org.clone(), 0..8usize, 0..8usize).prop_map(|(org, a, b)| Op::Preview { org, a, b }),
+        1 => (org.clone(), 0..8usize, 0..8usize).prop_map(|(org, a, b)| Op::MergeUndone { org, a, b }),
+        2 => (org.clone(), 0..8usize, 0..8usize, 0..8usize)
+            .prop_map(|(org, a, b, c)| Op::MergeChain { org, a, b, c }),
+        1 => (org, 0..8usize).prop_map(|(org, who)| Op::Erase { org, who }),
     ]
+}
+
+/// Four contacts with memories, then mostly merges, chains, unmerges and writes
+/// among them: the paths of unmerge that random operations over many ids reach
+/// seldom.
+fn chain_ops() -> impl Strategy<Value = Vec<Op>> {
+    let prelude: Vec<Op> = (0..4)
+        .map(|i| Op::Resolve {
+            org: 0,
+            phone: (i < 3).then_some((i, 0)),
+            email: (i > 0).then_some((i % 3, 1)),
+            external: (i == 3).then_some(0),
+            name: (i % 2 == 0).then_some(i / 2),
+            persona: Some(i % 2),
+            metadata: Some((i % 3, i % 2)),
+        })
+        .collect();
+    let who = 0..4usize;
+    let op = prop_oneof![
+        3 => (who.clone(), who.clone()).prop_map(|(a, b)| Op::Merge { org: 0, a, b }),
+        2 => (who.clone(), who.clone(), who.clone())
+            .prop_map(|(a, b, c)| Op::MergeChain { org: 0, a, b, c }),
+        4 => (0..16usize).prop_map(|who| Op::Unmerge { org: 0, who }),
+        2 => (who.clone(), 0..2usize, 0..6i64, 0..3usize)
+            .prop_map(|(who, persona, at, content)| Op::AddMessage { org: 0, who, persona, at, content }),
+        2 => (who.clone(), 0..2usize, 0..3usize, proptest::option::of(0..2usize))
+            .prop_map(|(who, persona, key, value)| Op::PatchFact { org: 0, who, persona, key, value }),
+        1 => (who.clone(), 0..2usize, 0..3usize)
+            .prop_map(|(who, persona, summary)| Op::SetSummary { org: 0, who, persona, summary }),
+        1 => who.clone().prop_map(|who| Op::RecordCall { org: 0, who }),
+        1 => (who.clone(), who.clone()).prop_map(|(a, b)| Op::MergeUndone { org: 0, a, b }),
+        1 => who.prop_map(|who| Op::Erase { org: 0, who }),
+    ];
+    proptest::collection::vec(op, 1..30).prop_map(move |ops| {
+        let mut all = prelude.clone();
+        all.extend(ops);
+        all
+    })
 }
 
 fn persona(i: usize) -> String {
@@ -406,7 +834,7 @@ fn step(store: &ContactStore, model: &mut [MOrg; 2], op: &Op) -> Result<(), Test
                 c.metadata.entry(format!("k{k}")).or_insert(Value::from(*v));
             }
             if let Some(p) = p {
-                c.memories.entry(persona(*p)).or_default();
+                m.memory(&id, persona(*p));
             }
         }
         Op::Merge { org, a, b } => {
@@ -436,7 +864,12 @@ fn step(store: &ContactStore, model: &mut [MOrg; 2], op: &Op) -> Result<(), Test
                 return Ok(());
             }
             let id = m.ids[who % m.ids.len()].clone();
-            let target = m.follow(&id).unwrap();
+            let Some(target) = m.follow(&id) else {
+                // Erased: the id names nothing any more.
+                let handle = store.org(ORGS[*org]).unwrap();
+                prop_assert_eq!(handle.get(&id).unwrap_err().code(), ErrorCode::NotFound);
+                return Ok(());
+            };
             let stored = store
                 .org(ORGS[*org])
                 .unwrap()
@@ -447,13 +880,7 @@ fn step(store: &ContactStore, model: &mut [MOrg; 2], op: &Op) -> Result<(), Test
                 )
                 .unwrap();
             prop_assert_eq!(&stored.contact_id, &target);
-            let memory = m
-                .contacts
-                .get_mut(&target)
-                .unwrap()
-                .memories
-                .entry(persona(*p))
-                .or_default();
+            let memory = m.memory(&target, persona(*p));
             let at_ms = message(*at, *content).timestamp.as_millis();
             let new = (at_ms, format!("m{content}"));
             // An exact repeat of a stored message is not stored again.
@@ -473,7 +900,12 @@ fn step(store: &ContactStore, model: &mut [MOrg; 2], op: &Op) -> Result<(), Test
                 return Ok(());
             }
             let id = m.ids[who % m.ids.len()].clone();
-            let target = m.follow(&id).unwrap();
+            let Some(target) = m.follow(&id) else {
+                // Erased: the id names nothing any more.
+                let handle = store.org(ORGS[*org]).unwrap();
+                prop_assert_eq!(handle.get(&id).unwrap_err().code(), ErrorCode::NotFound);
+                return Ok(());
+            };
             let patch = serde_json::json!({ format!("f{key}"): value.map(Value::from) });
             store
                 .org(ORGS[*org])
@@ -484,13 +916,7 @@ fn step(store: &ContactStore, model: &mut [MOrg; 2], op: &Op) -> Result<(), Test
                     patch.as_object().unwrap(),
                 )
                 .unwrap();
-            let memory = m
-                .contacts
-                .get_mut(&target)
-                .unwrap()
-                .memories
-                .entry(persona(*p))
-                .or_default();
+            let memory = m.memory(&target, persona(*p));
             match value {
                 Some(v) => memory.facts.insert(format!("f{key}"), Value::from(*v)),
                 None => memory.facts.remove(&format!("f{key}")),
@@ -507,20 +933,19 @@ fn step(store: &ContactStore, model: &mut [MOrg; 2], op: &Op) -> Result<(), Test
                 return Ok(());
             }
             let id = m.ids[who % m.ids.len()].clone();
-            let target = m.follow(&id).unwrap();
+            let Some(target) = m.follow(&id) else {
+                // Erased: the id names nothing any more.
+                let handle = store.org(ORGS[*org]).unwrap();
+                prop_assert_eq!(handle.get(&id).unwrap_err().code(), ErrorCode::NotFound);
+                return Ok(());
+            };
             let text = ["", "Asked about an order.", "Prefers SMS."][*summary];
             store
                 .org(ORGS[*org])
                 .unwrap()
                 .set_summary(&id, &MemoryScope::persona(persona(*p)), text)
                 .unwrap();
-            m.contacts
-                .get_mut(&target)
-                .unwrap()
-                .memories
-                .entry(persona(*p))
-                .or_default()
-                .summary = text.to_owned();
+            m.memory(&target, persona(*p)).summary = text.to_owned();
         }
         Op::RecordCall { org, who } => {
             let m = &mut model[*org];
@@ -528,7 +953,12 @@ fn step(store: &ContactStore, model: &mut [MOrg; 2], op: &Op) -> Result<(), Test
                 return Ok(());
             }
             let id = m.ids[who % m.ids.len()].clone();
-            let target = m.follow(&id).unwrap();
+            let Some(target) = m.follow(&id) else {
+                // Erased: the id names nothing any more.
+                let handle = store.org(ORGS[*org]).unwrap();
+                prop_assert_eq!(handle.get(&id).unwrap_err().code(), ErrorCode::NotFound);
+                return Ok(());
+            };
             store
                 .org(ORGS[*org])
                 .unwrap()
@@ -536,8 +966,188 @@ fn step(store: &ContactStore, model: &mut [MOrg; 2], op: &Op) -> Result<(), Test
                 .unwrap();
             m.contacts.get_mut(&target).unwrap().calls += 1;
         }
+        Op::Unmerge { org, who } => {
+            let m = &mut model[*org];
+            if m.ids.is_empty() {
+                return Ok(());
+            }
+            // Mostly an id merged away (a chain's too); sometimes any id.
+            let merged: Vec<String> = m
+                .journal
+                .iter()
+                .filter(|j| !j.undone)
+                .map(|j| j.duplicate_id.clone())
+                .collect();
+            let id = if *who < 12 && !merged.is_empty() {
+                merged[who % merged.len()].clone()
+            } else {
+                m.ids[who % m.ids.len()].clone()
+            };
+            let expected = model_unmerge(m, &id);
+            let got = store.org(ORGS[*org]).unwrap().unmerge(&id);
+            match (expected, got) {
+                (Ok(survivor), Ok(split)) => {
+                    prop_assert_eq!(&split.restored.contact.id, &id);
+                    prop_assert_eq!(split.primary.contact.id, survivor);
+                }
+                (Err(message), Err(e)) => prop_assert_eq!(e.to_string(), message),
+                (e, g) => prop_assert!(
+                    false,
+                    "model {:?} store {:?}",
+                    e,
+                    g.map(|u| u.primary.contact.id)
+                ),
+            }
+        }
+        Op::Preview { org, a, b } => {
+            let m = &mut model[*org];
+            if m.ids.is_empty() {
+                return Ok(());
+            }
+            let a = m.ids[a % m.ids.len()].clone();
+            let b = m.ids[b % m.ids.len()].clone();
+            let expected = model_merge(&mut m.clone(), &a, &b);
+            let got = store.org(ORGS[*org]).unwrap().merge_preview(&a, &b);
+            match (expected, got) {
+                (Ok(p), Ok(merged)) => prop_assert_eq!(merged.contact.id, p),
+                (Err(message), Err(e)) => prop_assert_eq!(e.to_string(), message),
+                (e, g) => prop_assert!(false, "model {:?} store {:?}", e, g.map(|m| m.contact.id)),
+            }
+        }
+        Op::MergeChain { org, a, b, c } => {
+            for (p, d) in [(*a, *b), (*c, *a)] {
+                step(
+                    store,
+                    model,
+                    &Op::Merge {
+                        org: *org,
+                        a: p,
+                        b: d,
+                    },
+                )?;
+            }
+        }
+        Op::MergeUndone { org, a, b } => {
+            let m = &mut model[*org];
+            if m.ids.is_empty() {
+                return Ok(());
+            }
+            let a = m.ids[a % m.ids.len()].clone();
+            let b = m.ids[b % m.ids.len()].clone();
+            if model_merge(&mut m.clone(), &a, &b).is_err() {
+                return Ok(());
+            }
+            let handle = store.org(ORGS[*org]).unwrap();
+            let before = export_without_updated_at(store);
+            handle.merge(&a, &b).unwrap();
+            handle.unmerge(&b).unwrap();
+            prop_assert_eq!(export_without_updated_at(store), before);
+        }
+        Op::Erase { org, who } => {
+            let m = &mut model[*org];
+            if m.ids.is_empty() {
+                return Ok(());
+            }
+            let id = m.ids[who % m.ids.len()].clone();
+            let expected = model_erase(m, &id);
+            let got = store.org(ORGS[*org]).unwrap().erase(&id);
+            match (expected, got) {
+                (Ok(target), Ok(erased)) => prop_assert_eq!(erased.contact_id, target),
+                (Err(message), Err(e)) => prop_assert_eq!(e.to_string(), message),
+                (e, g) => prop_assert!(false, "model {:?} store {:?}", e, g.map(|e| e.contact_id)),
+            }
+        }
     }
     Ok(())
+}
+
+/// The all-orgs export, each line without the contact's `updated_at`.
+fn export_without_updated_at(store: &ContactStore) -> Vec<String> {
+    let mut out = Vec::new();
+    store.all_orgs().export(&mut out).unwrap();
+    String::from_utf8(out)
+        .unwrap()
+        .lines()
+        .map(|line| {
+            let mut v: Value = serde_json::from_str(line).unwrap();
+            v.as_object_mut().unwrap().remove("updated_at");
+            v.to_string()
+        })
+        .collect()
+}
+
+/// Each contact's identifiers as the org's change log, replayed from the start, says.
+fn replayed_identifiers(
+    store: &ContactStore,
+    org: &str,
+) -> BTreeMap<String, BTreeSet<(u8, String)>> {
+    let key = |v: &Value| -> (u8, String) {
+        let kind = match v["identifier_type"].as_str().unwrap() {
+            "phone_number" => 1,
+            "email" => 2,
+            _ => 3,
+        };
+        (kind, v["identifier_value"].as_str().unwrap().to_owned())
+    };
+    let keys = |detail: &Value, field: &str| -> Vec<(u8, String)> {
+        detail[field]
+            .as_array()
+            .map(|a| a.iter().map(key).collect())
+            .unwrap_or_default()
+    };
+    let mut out: BTreeMap<String, BTreeSet<(u8, String)>> = BTreeMap::new();
+    let mut since = 0;
+    let mut last_seq = 0;
+    loop {
+        let page = store.org(org).unwrap().changes(since, Some(100)).unwrap();
+        if page.changes.is_empty() {
+            break;
+        }
+        for c in page.changes {
+            assert!(c.seq > last_seq, "seqs increase");
+            last_seq = c.seq;
+            let related = c.related_id.clone().unwrap_or_default();
+            match c.kind {
+                ChangeKind::ContactCreated
+                | ChangeKind::ContactImported
+                | ChangeKind::ContactUpdated => {
+                    let set = out.entry(c.contact_id.clone()).or_default();
+                    set.extend(keys(&c.detail, "identifiers_added"));
+                    for k in keys(&c.detail, "identifiers_removed") {
+                        set.remove(&k);
+                    }
+                }
+                ChangeKind::ContactMerged => {
+                    out.remove(&related);
+                    out.entry(c.contact_id.clone())
+                        .or_default()
+                        .extend(keys(&c.detail, "identifiers_added"));
+                }
+                ChangeKind::ContactUnmerged => {
+                    let set = out.entry(c.contact_id.clone()).or_default();
+                    for k in keys(&c.detail, "identifiers_removed") {
+                        set.remove(&k);
+                    }
+                }
+                ChangeKind::ContactRestored => {
+                    let _ = related;
+                    out.insert(
+                        c.contact_id.clone(),
+                        keys(&c.detail, "identifiers_added").into_iter().collect(),
+                    );
+                }
+                ChangeKind::ContactErased => {
+                    out.remove(&c.contact_id);
+                    for id in c.detail["merged_ids"].as_array().unwrap() {
+                        out.remove(id.as_str().unwrap());
+                    }
+                }
+                _ => {}
+            }
+        }
+        since = page.next;
+    }
+    out
 }
 
 fn agree(store: &ContactStore, model: &[MOrg; 2]) -> Result<(), TestCaseError> {
@@ -546,6 +1156,18 @@ fn agree(store: &ContactStore, model: &[MOrg; 2]) -> Result<(), TestCaseError> {
         let empty = BTreeMap::new();
         let got = stored.get(*org).unwrap_or(&empty);
         prop_assert_eq!(got, &model[i].contacts, "org {}", org);
+        // The change log, replayed, rebuilds every contact's identifiers.
+        let expected: BTreeMap<String, BTreeSet<(u8, String)>> = model[i]
+            .contacts
+            .iter()
+            .map(|(id, c)| (id.clone(), c.identifiers.keys().cloned().collect()))
+            .collect();
+        prop_assert_eq!(
+            replayed_identifiers(store, org),
+            expected,
+            "replayed log of {}",
+            org
+        );
         let handle = store.org(org).unwrap();
         for (old, target) in &model[i].redirects {
             prop_assert_eq!(&handle.get(old).unwrap().contact.id, target);
@@ -571,6 +1193,16 @@ proptest! {
         max_shrink_iters: 2_000,
         ..ProptestConfig::default()
     })]
+
+    #[test]
+    fn merges_and_unmerges_of_few_contacts_agree_with_the_model(ops in chain_ops()) {
+        let store = ContactStore::open_in_memory_with(Settings::default().recent_messages_cap(CAP)).unwrap();
+        let mut model: [MOrg; 2] = Default::default();
+        for op in &ops {
+            step(&store, &mut model, op)?;
+            agree(&store, &model)?;
+        }
+    }
 
     #[test]
     fn store_agrees_with_the_model(ops in proptest::collection::vec(op(), 1..40)) {

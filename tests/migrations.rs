@@ -165,9 +165,17 @@ fn schema_of(path: &Path) -> Vec<(String, String, String, Option<String>)> {
         )
         .unwrap();
     // White space aside: SQLite keeps each statement's text, and an `ALTER TABLE … ADD
-    // COLUMN` splices its column in on the line of the last column.
-    let squeeze =
-        |sql: Option<String>| sql.map(|s| s.split_whitespace().collect::<Vec<_>>().join(" "));
+    // COLUMN` splices its column in after the last column (before a table without
+    // constraints closes, as ` , col …)`).
+    let squeeze = |sql: Option<String>| {
+        sql.map(|s| {
+            s.split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+                .replace(" ,", ",")
+                .replace(" )", ")")
+        })
+    };
     let rows = stmt
         .query_map([], |r| {
             Ok((r.get(0)?, r.get(1)?, r.get(2)?, squeeze(r.get(3)?)))

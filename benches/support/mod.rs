@@ -18,7 +18,7 @@ use std::io::{self, BufRead, Read};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use contactstore::{ContactStore, IdentifierQuery, ImportOptions};
+use contactstore::{ContactStore, IdentifierQuery, ImportOptions, Org};
 use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OpenFlags};
 
@@ -699,3 +699,29 @@ pub const FLOOR_ENTITIES: &str = "SELECT e.memory_id, e.entity_type, e.entity_id
      FROM memory m JOIN memory_entity e ON e.org_id = m.org_id AND e.memory_id = m.id \
      WHERE m.org_id = ?1 AND m.contact_id = ?2 \
      ORDER BY e.memory_id, e.last_discussed_at DESC NULLS LAST, e.entity_type, e.entity_id";
+
+/// Imports `pairs` (numbered from `first`, identifiers from area `base`) into `org`,
+/// untimed.
+pub fn import_pairs(org: &Org<'_>, base: u64, first: u64, pairs: &[Pair]) {
+    let mut lines = Lines::new(0..pairs.len() as u64, |j, out| {
+        pair_lines(base, first + j, &pairs[j as usize], out)
+    });
+    let summary = org
+        .import(&mut lines, &ImportOptions::default(), &mut |_| {})
+        .unwrap();
+    assert_eq!(
+        summary.imported,
+        2 * pairs.len() as u64,
+        "{:?}",
+        summary.errors.first()
+    );
+}
+
+pub fn new_pairs(count: u64) -> Vec<Pair> {
+    (0..count)
+        .map(|_| Pair {
+            primary: new_id(),
+            duplicate: new_id(),
+        })
+        .collect()
+}

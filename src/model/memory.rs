@@ -44,6 +44,17 @@ pub struct Memory {
     pub memory_history: Vec<HistoryEntry>,
 }
 
+impl Memory {
+    /// The key of its scope, as the `memory.scope` column holds it.
+    pub(crate) fn scope_key(&self) -> String {
+        Scope {
+            persona_id: self.persona_id.clone(),
+            agent_number: self.agent_number.clone(),
+        }
+        .key()
+    }
+}
+
 /// One change of a memory, as `memory_history` lists it: the hosted API's
 /// `{"timestamp", "type", "value"}`, and for summaries and facts the value before.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -1,10 +1,13 @@
 //! Recording and listing calls and SMS conversations: one path for both kinds.
 
+use serde_json::json;
+
+use super::changes;
 use super::lookup::reached_contact;
 use crate::error::Result;
 use crate::limits;
 use crate::model::{
-    new_prefixed_id, ActivityKind, ActivityRow, Call, Direction, JsonObject, NewCall,
+    new_prefixed_id, ActivityKind, ActivityRow, Call, ChangeKind, Direction, JsonObject, NewCall,
     NewSmsConversation, SmsConversation, StoredJson,
 };
 use crate::normalize;
@@ -111,9 +114,20 @@ fn record(db: &Db, org: &str, contact_id: &str, input: ActivityInput<'_>) -> Res
     let mut row = input.row("", db.settings().region)?;
     db.write(|tx| {
         let contact = reached_contact(tx, org, contact_id)?;
-        tx.touch_contact(org, &contact.id, Timestamp::now())?;
+        let now = Timestamp::now();
+        tx.touch_contact(org, &contact.id, now)?;
         row.contact_id = contact.id;
         tx.insert_activity(org, &row)?;
+        let kind = match row.kind {
+            ActivityKind::Call => ChangeKind::CallRecorded,
+            ActivityKind::Sms => ChangeKind::SmsRecorded,
+        };
+        let detail = json!({
+            "id": row.id,
+            "direction": row.direction,
+            "started_at": row.started_at,
+        });
+        changes::record(tx, org, now, kind, &row.contact_id, None, &detail)?;
         Ok(row)
     })
 }

@@ -12,12 +12,12 @@ use serde_json::{json, Value};
 
 use super::fold::{add_sorted_capped, patch_object, push_history};
 use super::lookup::reached_contact;
-use super::scope;
+use super::{changes, scope};
 use crate::error::{Error, Result};
 use crate::limits;
 use crate::model::{
-    new_prefixed_id, Entity, EntityUpdate, HistoryEntry, HistoryKind, JsonObject, Memory,
-    MemoryScope, Message, OpenItem, Scope,
+    new_prefixed_id, ChangeKind, Entity, EntityUpdate, HistoryEntry, HistoryKind, JsonObject,
+    Memory, MemoryScope, Message, OpenItem, Scope,
 };
 use crate::storage::{Db, MemoryRow, Tx};
 use crate::timestamp::Timestamp;
@@ -119,15 +119,56 @@ pub(crate) fn write(
         let now = Timestamp::now();
         let (mut row, contact, created) =
             locate(tx, org, at, scope.as_ref(), now, true)?.ok_or(Error::MemoryNotFound)?;
-        if change(tx, &mut row, now)? {
+        // A new memory's first entries are news too.
+        let known = if created {
+            None
+        } else {
+            row.history.last().cloned()
+        };
+        let changed = change(tx, &mut row, now)?;
+        if changed {
             tx.update_memory(org, &row, now)?;
-            tx.touch_contact(org, &contact, now)?;
-        } else if created {
+        }
+        if changed || created {
             tx.touch_contact(org, &contact, now)?;
         }
         let memory = tx.memory(org, &row.id)?.ok_or(Error::MemoryNotFound)?;
+        if changed || created {
+            log_write(tx, org, &memory, known.as_ref(), now)?;
+        }
         Ok((memory, created))
     })
+}
+
+/// Logs a memory write: the `memory_history` entries it added after `known` (the
+/// newest entry before it; all of them for a new memory).
+fn log_write(
+    tx: &dyn Tx,
+    org: &str,
+    memory: &Memory,
+    known: Option<&HistoryEntry>,
+    now: Timestamp,
+) -> Result<()> {
+    let history = &memory.memory_history;
+    let added = match known.and_then(|k| history.iter().rposition(|e| e == k)) {
+        Some(at) => &history[at + 1..],
+        None => &history[..],
+    };
+    let detail = json!({
+        "memory_id": memory.id,
+        "persona_id": memory.persona_id,
+        "agent_number": memory.agent_number,
+        "history": added,
+    });
+    changes::record(
+        tx,
+        org,
+        now,
+        ChangeKind::MemoryUpdated,
+        &memory.contact_id,
+        None,
+        &detail,
+    )
 }
 
 /// Wipes a contact's memory of a scope, if it has one (see [`reset`]); returns whether
@@ -149,9 +190,12 @@ pub(crate) fn reset_scope(
             reached_contact(tx, org, contact_id)?;
             return Ok(false);
         };
+        let known = row.history.last().cloned();
         if reset(org)(tx, &mut row, now)? {
             tx.update_memory(org, &row, now)?;
             tx.touch_contact(org, &contact, now)?;
+            let memory = tx.memory(org, &row.id)?.ok_or(Error::MemoryNotFound)?;
+            log_write(tx, org, &memory, known.as_ref(), now)?;
         }
         Ok(true)
     })

@@ -21,28 +21,40 @@
 //!    and conflicting fact keys, other facts are kept, non-empty notes are joined.
 //! 7. **the duplicate** is deleted; its id (and every id that redirected to it)
 //!    redirects to the primary, so reads follow one redirect however long the chain;
-//!    the merge is journaled with what moved.
+//!    the merge is journaled with what moved and what undoing it needs (a
+//!    [`MergeSnapshot`]: see [`super::unmerge`]), and a `contact.merged` event is logged.
 //!
-//! Any error rolls the whole transaction back: the database is exactly as before.
+//! Any error rolls the whole transaction back: the database is exactly as before. A
+//! preview ([`preview`]) runs the same merge in a transaction that is rolled back.
 
 use serde::{Deserialize, Serialize};
 
 use serde_json::json;
 
+use super::changes;
 use super::fold::{add_missing_keys, add_sorted_capped, join_texts, push_history, union};
 use super::lookup::contact_in;
+use super::snapshot::{CombinedScope, ContactFields, MergeSnapshot};
 use crate::error::{Error, Result};
-use crate::model::{ActivityKind, Contact, Entity, HistoryEntry, HistoryKind, Memory, MoveCounts};
+use crate::model::{
+    to_json, ActivityKind, ChangeKind, Contact, Entity, HistoryEntry, HistoryKind, Identifier,
+    Memory, MoveCounts,
+};
 use crate::storage::{Db, OrgScope, Tx};
 use crate::timestamp::Timestamp;
 
-/// The result of a merge: the surviving contact and what moved.
+/// The result of a merge: the surviving contact, with its identifiers and memories
+/// after the merge, and what moved.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "serve", derive(utoipa::ToSchema))]
 pub struct Merged {
     /// The merged contact (the primary, updated).
     #[serde(flatten)]
     pub contact: Contact,
+    /// Its identifiers: by type, primary first.
+    pub identifiers: Vec<Identifier>,
+    /// Its memories, by creation.
+    pub memories: Vec<Memory>,
     /// What moved from the duplicate.
     pub moved: MoveCounts,
 }
@@ -56,6 +68,18 @@ pub(crate) fn merge(
 ) -> Result<Merged> {
     let cap = db.settings().recent_messages_cap;
     db.write(|tx| merge_in(tx, orgs, primary_id, duplicate_id, cap))
+}
+
+/// What [`merge`] would return, computed in a transaction that is rolled back:
+/// nothing is written. (It takes the write lock while it runs, as a merge would.)
+pub(crate) fn preview(
+    db: &Db,
+    orgs: OrgScope<'_>,
+    primary_id: &str,
+    duplicate_id: &str,
+) -> Result<Merged> {
+    let cap = db.settings().recent_messages_cap;
+    db.rolled_back(|tx| merge_in(tx, orgs, primary_id, duplicate_id, cap))
 }
 
 /// The merge itself, inside the caller's transaction (import uses it per line).
@@ -82,6 +106,7 @@ pub(crate) fn merge_in(
     }
     let org = primary.org_id.clone();
     let now = Timestamp::now();
+    let mut snapshot = MergeSnapshot::before_merge(tx, &primary, &duplicate)?;
     let mut moved = MoveCounts {
         identifiers: tx.move_identifiers(&org, &duplicate.id, &primary.id)?,
         ..MoveCounts::default()
@@ -97,7 +122,16 @@ pub(crate) fn merge_in(
             ActivityKind::Sms => moved.sms_conversations = n,
         }
     }
-    merge_memories(tx, &org, &primary.id, &duplicate.id, cap, now, &mut moved)?;
+    merge_memories(
+        tx,
+        &org,
+        &primary.id,
+        &duplicate.id,
+        cap,
+        now,
+        &mut moved,
+        &mut snapshot,
+    )?;
     tx.repoint_findings(&org, &duplicate.id, &primary.id)?;
     tx.save_contact(&primary)?;
     // Redirects to the duplicate are re-pointed before it is deleted: the redirect's
@@ -105,8 +139,31 @@ pub(crate) fn merge_in(
     moved.redirects = tx.repoint_redirects(&org, &duplicate.id, &primary.id)?;
     tx.delete_contact(&org, &duplicate.id)?;
     tx.insert_redirect(&org, &duplicate.id, &primary.id, now)?;
-    tx.journal_merge(&org, &primary.id, &duplicate.id, now, &moved)?;
+    snapshot.primary_after = ContactFields::of(&primary);
+    tx.journal_merge(
+        &org,
+        &primary.id,
+        &duplicate.id,
+        now,
+        &moved,
+        &to_json(&snapshot),
+    )?;
+    let detail = json!({
+        "identifiers_added": changes::keys(&snapshot.identifiers),
+        "moved": moved,
+    });
+    changes::record(
+        tx,
+        &org,
+        now,
+        ChangeKind::ContactMerged,
+        &primary.id,
+        Some(&duplicate.id),
+        &detail,
+    )?;
     Ok(Merged {
+        identifiers: tx.identifiers_of(&org, &primary.id)?,
+        memories: tx.memories_of(&org, &primary.id)?,
         contact: primary,
         moved,
     })
@@ -122,6 +179,7 @@ fn merge_name(primary: &mut Option<String>, other: &Option<String>) {
 
 // 6. memory ------------------------------------------------------------------------
 
+#[allow(clippy::too_many_arguments)]
 fn merge_memories(
     tx: &dyn Tx,
     org: &str,
@@ -130,6 +188,7 @@ fn merge_memories(
     cap: usize,
     now: Timestamp,
     moved: &mut MoveCounts,
+    snapshot: &mut MergeSnapshot,
 ) -> Result<()> {
     let primary_scopes = tx.memory_scopes_of(org, primary)?;
     let duplicate_scopes = tx.memory_scopes_of(org, duplicate)?;
@@ -154,8 +213,13 @@ fn merge_memories(
         ) else {
             continue;
         };
+        let kept = p.clone();
         let before = p.entities.clone();
         combine_memory(&mut p, &d, cap, now);
+        snapshot.combined.push(CombinedScope {
+            before: kept,
+            after: p.clone(),
+        });
         tx.save_memory(org, &p)?;
         // Only entities the duplicate added or changed are written.
         for entity in p.entities.iter().filter(|e| !before.contains(e)) {

@@ -3,6 +3,7 @@
 //! [`Tx`]: crate::storage::Tx
 
 pub(crate) mod activity;
+pub(crate) mod changes;
 pub(crate) mod erase;
 pub(crate) mod fold;
 pub(crate) mod identify;
@@ -12,5 +13,8 @@ pub(crate) mod memory;
 pub(crate) mod merge;
 pub(crate) mod resolve;
 pub(crate) mod scope;
+pub(crate) mod snapshot;
+pub(crate) mod split;
 pub(crate) mod transfer;
+pub(crate) mod unmerge;
 pub(crate) mod update;

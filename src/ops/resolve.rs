@@ -6,14 +6,15 @@
 //! another process may have written in between.
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{json, Value};
 
 use super::identify::{IdentifierQuery, Identifiers};
-use super::{memory, scope};
+use super::{changes, memory, scope};
 use crate::error::Result;
 use crate::limits;
 use crate::model::{
-    new_id, new_prefixed_id, Contact, Identifier, IdentifierType, JsonObject, Scope,
+    new_id, new_prefixed_id, ChangeKind, Contact, Identifier, IdentifierKey, IdentifierType,
+    JsonObject, Scope,
 };
 use crate::storage::{Db, Tx};
 use crate::timestamp::Timestamp;
@@ -254,9 +255,25 @@ fn apply(tx: &dyn Tx, org: &str, input: &Valid<'_>, plan: Plan) -> Result<Resolv
             for (kind, value) in &input.ids.wanted {
                 tx.insert_identifier(org, &new_identifier(&contact.id, *kind, value, true))?;
             }
-            if let Some(scope) = &input.scope {
-                memory::create(tx, org, &contact.id, scope, now)?;
-            }
+            let memory_id = match &input.scope {
+                Some(scope) => Some(memory::create(tx, org, &contact.id, scope, now)?),
+                None => None,
+            };
+            let detail = json!({
+                "name": contact.name,
+                "metadata": contact.metadata,
+                "identifiers_added": pair_keys(&input.ids.wanted),
+                "memory_id": memory_id,
+            });
+            changes::record(
+                tx,
+                org,
+                now,
+                ChangeKind::ContactCreated,
+                &contact.id,
+                None,
+                &detail,
+            )?;
             Ok(Resolved {
                 contact,
                 created: true,
@@ -279,12 +296,32 @@ fn apply(tx: &dyn Tx, org: &str, input: &Valid<'_>, plan: Plan) -> Result<Resolv
                 if fill_name {
                     contact.name = input.name.clone();
                 }
+                let mut detail = JsonObject::new();
+                if !attach.is_empty() {
+                    detail.insert("identifiers_added".into(), json!(pair_keys(&attach)));
+                }
+                if fill_name {
+                    detail.insert("name".into(), json!(contact.name));
+                }
+                if !add_metadata.is_empty() {
+                    detail.insert("metadata".into(), json!(add_metadata));
+                }
                 contact.metadata.extend(add_metadata);
                 contact.updated_at = now;
                 tx.save_contact(&contact)?;
                 if let (true, Some(scope)) = (create_memory, &input.scope) {
-                    memory::create(tx, org, &contact.id, scope, now)?;
+                    let id = memory::create(tx, org, &contact.id, scope, now)?;
+                    detail.insert("memory_id".into(), json!(id));
                 }
+                changes::record(
+                    tx,
+                    org,
+                    now,
+                    ChangeKind::ContactUpdated,
+                    &contact.id,
+                    None,
+                    &detail,
+                )?;
             }
             Ok(Resolved {
                 contact,
@@ -293,4 +330,15 @@ fn apply(tx: &dyn Tx, org: &str, input: &Valid<'_>, plan: Plan) -> Result<Resolv
             })
         }
     }
+}
+
+/// (type, value) pairs as events name identifiers.
+pub(crate) fn pair_keys(pairs: &[(IdentifierType, String)]) -> Vec<IdentifierKey<'_>> {
+    pairs
+        .iter()
+        .map(|(kind, value)| IdentifierKey {
+            identifier_type: kind.as_str(),
+            identifier_value: value,
+        })
+        .collect()
 }

@@ -6,13 +6,15 @@
 //! something changed, so applying the same update twice changes nothing the second time.
 
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 
+use super::changes;
 use super::fold::patch_object;
 use super::lookup::{details, reached_contact};
-use super::resolve::new_identifier;
+use super::resolve::{new_identifier, pair_keys};
 use crate::error::{Error, Result};
 use crate::limits;
-use crate::model::{Contact, ContactDetails, IdentifierType, JsonObject};
+use crate::model::{ChangeKind, Contact, ContactDetails, IdentifierType, JsonObject};
 use crate::normalize;
 use crate::settings::PhoneRegion;
 use crate::storage::{Db, Owner, Tx};
@@ -247,27 +249,64 @@ fn apply(tx: &dyn Tx, org: &str, contact_id: &str, valid: &Valid) -> Result<Cont
             NameChange::Set(n) => Some(n.clone()),
             NameChange::Clear => None,
         };
-        let mut changed = name != contact.name;
+        let mut detail = JsonObject::new();
+        if name != contact.name {
+            detail.insert("name".into(), json!(name));
+        }
         contact.name = name;
-        changed |= match valid.nulls {
-            Nulls::Remove => patch_object(&mut contact.metadata, &valid.metadata),
-            Nulls::Keep => valid.metadata.iter().fold(false, |changed, (k, v)| {
-                contact.metadata.insert(k.clone(), v.clone()).as_ref() != Some(v) || changed
-            }),
-        };
+        let metadata_before = contact.metadata.clone();
+        match valid.nulls {
+            Nulls::Remove => {
+                patch_object(&mut contact.metadata, &valid.metadata);
+            }
+            Nulls::Keep => contact.metadata.extend(valid.metadata.clone()),
+        }
+        if contact.metadata != metadata_before {
+            // The keys set, and null for those removed.
+            let changed: JsonObject = valid
+                .metadata
+                .iter()
+                .filter(|(k, _)| metadata_before.get(*k) != contact.metadata.get(*k))
+                .map(|(k, _)| {
+                    (
+                        k.clone(),
+                        contact.metadata.get(k).cloned().unwrap_or_default(),
+                    )
+                })
+                .collect();
+            detail.insert("metadata".into(), json!(changed));
+        }
         limits::facts(&contact.metadata, "metadata")?;
-        changed |= add_identifiers(tx, org, &id, &valid.add)?;
-        changed |= remove_identifiers(tx, org, &id, &valid.remove)?;
+        let added = add_identifiers(tx, org, &id, &valid.add)?;
+        let removed = remove_identifiers(tx, org, &id, &valid.remove)?;
         if tx.count_identifiers(org, &id)? == 0 {
             return Err(Error::invalid(
                 "identifiers",
                 "a contact keeps at least one identifier",
             ));
         }
-        changed |= make_primaries(tx, org, &id, &valid.primary)?;
-        if changed {
+        let primaries = make_primaries(tx, org, &id, &valid.primary)?;
+        for (field, pairs) in [
+            ("identifiers_added", &added),
+            ("identifiers_removed", &removed),
+            ("primaries", &primaries),
+        ] {
+            if !pairs.is_empty() {
+                detail.insert(field.into(), json!(pair_keys(pairs)));
+            }
+        }
+        if !detail.is_empty() {
             contact.updated_at = Timestamp::now();
             tx.save_contact(&contact)?;
+            changes::record(
+                tx,
+                org,
+                contact.updated_at,
+                ChangeKind::ContactUpdated,
+                &id,
+                None,
+                &detail,
+            )?;
         }
         Ok(contact)
     }
@@ -278,8 +317,8 @@ fn add_identifiers(
     org: &str,
     id: &str,
     add: &[(IdentifierType, String)],
-) -> Result<bool> {
-    let mut changed = false;
+) -> Result<Vec<(IdentifierType, String)>> {
+    let mut added = Vec::new();
     for (kind, value) in add {
         match tx.identifier_owner(org, *kind, value)? {
             Some(o) if o.contact_id == id => {}
@@ -291,11 +330,11 @@ fn add_identifiers(
             None => {
                 let primary = !tx.has_primary(org, id, *kind)?;
                 tx.insert_identifier(org, &new_identifier(id, *kind, value, primary))?;
-                changed = true;
+                added.push((*kind, value.clone()));
             }
         }
     }
-    Ok(changed)
+    Ok(added)
 }
 
 fn remove_identifiers(
@@ -303,8 +342,8 @@ fn remove_identifiers(
     org: &str,
     id: &str,
     remove: &[(IdentifierType, String)],
-) -> Result<bool> {
-    let mut changed = false;
+) -> Result<Vec<(IdentifierType, String)>> {
+    let mut removed = Vec::new();
     for (kind, value) in remove {
         match tx.identifier_owner(org, *kind, value)? {
             Some(Owner {
@@ -315,7 +354,7 @@ fn remove_identifiers(
                 if is_primary {
                     tx.promote_first_identifier(org, id, *kind)?;
                 }
-                changed = true;
+                removed.push((*kind, value.clone()));
             }
             // Already gone: removing it again changes nothing, so an update can be
             // re-applied.
@@ -328,7 +367,7 @@ fn remove_identifiers(
             }
         }
     }
-    Ok(changed)
+    Ok(removed)
 }
 
 fn make_primaries(
@@ -336,14 +375,14 @@ fn make_primaries(
     org: &str,
     id: &str,
     primary: &[(IdentifierType, String)],
-) -> Result<bool> {
-    let mut changed = false;
+) -> Result<Vec<(IdentifierType, String)>> {
+    let mut made = Vec::new();
     for (kind, value) in primary {
         match tx.identifier_owner(org, *kind, value)? {
             Some(o) if o.contact_id == id && o.is_primary => {}
             Some(o) if o.contact_id == id => {
                 tx.make_primary(org, id, *kind, value)?;
-                changed = true;
+                made.push((*kind, value.clone()));
             }
             _ => {
                 return Err(Error::invalid(
@@ -353,5 +392,5 @@ fn make_primaries(
             }
         }
     }
-    Ok(changed)
+    Ok(made)
 }

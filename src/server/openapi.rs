@@ -48,6 +48,9 @@ use crate::limits;
         routes::extensions::record_sms,
         routes::extensions::list_sms,
         routes::extensions::erase,
+        routes::history::changes,
+        routes::history::merge_preview,
+        routes::history::unmerge,
     ),
     components(schemas(Failure))
 )]

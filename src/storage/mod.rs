@@ -12,8 +12,9 @@ pub(crate) mod sqlite;
 
 use crate::error::Result;
 use crate::model::{
-    ActivityKind, ActivityRow, Contact, ContactDocument, Entity, HistoryEntry, Identifier,
-    IdentifierType, JsonObject, Memory, Message, MigrationFinding, MoveCounts, OpenItem, Scope,
+    ActivityKind, ActivityRow, Change, Contact, ContactDocument, Entity, HistoryEntry, Identifier,
+    IdentifierType, JsonObject, Memory, Message, MigrationFinding, MoveCounts, NewChange, OpenItem,
+    Scope,
 };
 use crate::timestamp::Timestamp;
 
@@ -73,6 +74,19 @@ pub(crate) struct Deleted {
     pub sms_conversations: u64,
 }
 
+/// A journaled merge.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct JournalEntry {
+    pub seq: i64,
+    pub primary_id: String,
+    pub duplicate_id: String,
+    pub merged_at: Timestamp,
+    /// What undoing it needs (compact JSON); `None` for a merge made before snapshots
+    /// were kept, or one already undone.
+    pub snapshot: Option<String>,
+    pub unmerged_at: Option<Timestamp>,
+}
+
 /// The `contact` table.
 pub(crate) trait ContactRows {
     /// The contact with this id in this org.
@@ -122,6 +136,15 @@ pub(crate) trait IdentifierRows {
     fn count_identifiers(&self, org: &str, contact_id: &str) -> Result<u64>;
     fn insert_identifier(&self, org: &str, identifier: &Identifier) -> Result<()>;
     fn delete_identifier(&self, org: &str, kind: IdentifierType, value: &str) -> Result<()>;
+    /// Gives an identifier to a contact, as its primary of the type or not.
+    fn assign_identifier(
+        &self,
+        org: &str,
+        kind: IdentifierType,
+        value: &str,
+        contact_id: &str,
+        is_primary: bool,
+    ) -> Result<()>;
     /// Makes the contact's first identifier of the type (by value) its primary.
     fn promote_first_identifier(
         &self,
@@ -162,6 +185,8 @@ pub(crate) trait MemoryRows {
     fn update_memory(&self, org: &str, row: &MemoryRow, now: Timestamp) -> Result<()>;
     /// Saves every column of a memory (after a merge combined two).
     fn save_memory(&self, org: &str, memory: &Memory) -> Result<()>;
+    /// Inserts a whole memory with its entities.
+    fn insert_memory(&self, org: &str, memory: &Memory) -> Result<()>;
     /// Deletes the entities of one memory; returns how many.
     fn delete_entities_of_memory(&self, org: &str, memory_id: &str) -> Result<u64>;
     /// The contact's memories with their entities: by creation, entities most recently
@@ -198,6 +223,15 @@ pub(crate) trait ActivityRows {
     fn activity_id_taken(&self, org: &str, kind: ActivityKind, id: &str) -> Result<bool>;
     /// Reassigns the records of one kind; returns how many moved.
     fn move_activities(&self, org: &str, kind: ActivityKind, from: &str, to: &str) -> Result<u64>;
+    /// Moves one record from a contact to another; false when `from` does not own it.
+    fn move_activity(
+        &self,
+        org: &str,
+        kind: ActivityKind,
+        id: &str,
+        from: &str,
+        to: &str,
+    ) -> Result<bool>;
 }
 
 /// The `merge_redirect` and `merge_journal` tables.
@@ -216,8 +250,12 @@ pub(crate) trait MergeRows {
         at: Timestamp,
     ) -> Result<()>;
     fn delete_redirect(&self, org: &str, merged_id: &str) -> Result<()>;
+    /// Re-points one redirect from `from` to `to`; false when it does not point at
+    /// `from`.
+    fn move_redirect(&self, org: &str, merged_id: &str, from: &str, to: &str) -> Result<bool>;
     /// Ids redirecting to the contact, in order.
     fn ids_merged_into(&self, org: &str, surviving_id: &str) -> Result<Vec<String>>;
+    /// Journals a merge with what undoing it needs (compact JSON).
     fn journal_merge(
         &self,
         org: &str,
@@ -225,8 +263,15 @@ pub(crate) trait MergeRows {
         duplicate_id: &str,
         at: Timestamp,
         moved: &MoveCounts,
+        snapshot: &str,
     ) -> Result<()>;
-    /// Renames the duplicate of journaled merges.
+    /// The latest merge that took this id away and is not undone.
+    fn merge_taking(&self, org: &str, duplicate_id: &str) -> Result<Option<JournalEntry>>;
+    /// Replaces a journaled merge's snapshot.
+    fn set_merge_snapshot(&self, org: &str, seq: i64, snapshot: &str) -> Result<()>;
+    /// Marks a merge undone, dropping its snapshot.
+    fn mark_unmerged(&self, org: &str, seq: i64, at: Timestamp) -> Result<()>;
+    /// Renames the duplicate of journaled merges (and of their logged events).
     fn rename_journaled_duplicate(&self, org: &str, from: &str, to: &str) -> Result<()>;
 }
 
@@ -247,6 +292,34 @@ pub(crate) trait DocumentRows {
     fn forget_merges_of(&self, org: &str, id: &str) -> Result<(u64, u64)>;
 }
 
+/// The `change_event` and `change_log` tables: the change log.
+pub(crate) trait ChangeRows {
+    /// Appends an event (nothing when the store keeps no change log).
+    fn append_change(&self, change: &NewChange<'_>) -> Result<()>;
+    /// Events after `since`, oldest first.
+    fn changes_after(&self, orgs: OrgScope<'_>, since: u64, limit: usize) -> Result<Vec<Change>>;
+    /// The highest seq retention has deleted (0: none).
+    fn compacted_through(&self) -> Result<u64>;
+    /// The highest seq ever given (0: none).
+    fn last_change_seq(&self) -> Result<u64>;
+    /// Deletes, among the oldest `batch` events, those written before `written_before`
+    /// and those beyond the newest `keep`; returns how many.
+    fn compact_changes(
+        &self,
+        written_before: Option<Timestamp>,
+        keep: Option<u64>,
+        batch: u64,
+    ) -> Result<u64>;
+    /// The oldest event kept: its seq and time.
+    fn oldest_change(&self) -> Result<Option<(u64, Timestamp)>>;
+    /// (seq, detail) of the org's events that name two contacts (merges, unmerges).
+    fn changes_with_related(&self, org: &str) -> Result<Vec<(u64, String)>>;
+    /// Rewrites an event's detail.
+    fn set_change_detail(&self, org: &str, seq: u64, detail: &str) -> Result<()>;
+    /// Deletes every event of the contact but its erase tombstone.
+    fn erase_changes_of(&self, org: &str, contact_id: &str) -> Result<u64>;
+}
+
 /// The `migration_finding` table.
 pub(crate) trait FindingRows {
     /// Every finding, of every org.
@@ -257,7 +330,14 @@ pub(crate) trait FindingRows {
 
 /// One transaction's reads and writes.
 pub(crate) trait Tx:
-    ContactRows + IdentifierRows + MemoryRows + ActivityRows + MergeRows + DocumentRows + FindingRows
+    ContactRows
+    + IdentifierRows
+    + MemoryRows
+    + ActivityRows
+    + MergeRows
+    + DocumentRows
+    + FindingRows
+    + ChangeRows
 {
     /// Runs `f` in a savepoint: a `BAD_REQUEST` from it undoes what it wrote and is
     /// returned; any other error is returned as is (a storage failure may have ended

@@ -4,6 +4,7 @@
 //! one call into the rules.
 
 mod admin;
+mod history;
 mod memory;
 
 pub use admin::AllOrgs;

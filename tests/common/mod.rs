@@ -63,8 +63,19 @@ pub fn dump_conn(conn: &Connection) -> Vec<String> {
         .unwrap();
     let mut out = Vec::new();
     for table in tables {
+        let width: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM pragma_table_info(?1)",
+                [&table],
+                |r| r.get(0),
+            )
+            .unwrap();
+        let order: Vec<String> = (1..=width.min(3)).map(|i| i.to_string()).collect();
         let mut stmt = conn
-            .prepare(&format!("SELECT * FROM \"{table}\" ORDER BY 1, 2, 3"))
+            .prepare(&format!(
+                "SELECT * FROM \"{table}\" ORDER BY {}",
+                order.join(", ")
+            ))
             .unwrap();
         let columns = stmt.column_count();
         let rows = stmt

@@ -88,14 +88,19 @@ pub const INVARIANTS: &[(&str, &str)] = &[
          ON c.org_id = r.org_id AND c.id = r.surviving_id WHERE c.id IS NULL",
     ),
     (
-        "every journaled merge has its redirect",
+        "every journaled merge not undone has its redirect",
         "SELECT count(*) FROM merge_journal j LEFT JOIN merge_redirect r \
-         ON r.org_id = j.org_id AND r.merged_id = j.duplicate_id WHERE r.merged_id IS NULL",
+         ON r.org_id = j.org_id AND r.merged_id = j.duplicate_id \
+         WHERE r.merged_id IS NULL AND j.unmerged_at IS NULL",
     ),
     (
-        "every redirect has its journaled merge",
+        "every redirect has its journaled merge, not undone",
         "SELECT count(*) FROM merge_redirect r WHERE NOT EXISTS (SELECT 1 FROM merge_journal j \
-         WHERE j.org_id = r.org_id AND j.duplicate_id = r.merged_id)",
+         WHERE j.org_id = r.org_id AND j.duplicate_id = r.merged_id AND j.unmerged_at IS NULL)",
+    ),
+    (
+        "an undone merge keeps no snapshot",
+        "SELECT count(*) FROM merge_journal WHERE unmerged_at IS NOT NULL AND snapshot IS NOT NULL",
     ),
     (
         "at most one primary identifier per type per contact",

@@ -10,6 +10,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 mod activity;
 mod contact;
+mod history;
 mod memory;
 #[cfg(feature = "serve")]
 mod serve;
@@ -54,7 +55,7 @@ struct Cli {
     )]
     org: String,
 
-    /// Work across all orgs (export, import and merge only).
+    /// Work across all orgs (export, import, merge and changes only).
     #[arg(long, global = true)]
     all_orgs: bool,
 
@@ -86,13 +87,21 @@ enum Command {
     Serve(serve::ServeArgs),
     /// Merge DUPLICATE_ID into PRIMARY_ID: identifiers, metadata, name, calls, SMS and
     /// memory move to the primary; the duplicate is deleted and its id redirects to the
-    /// primary. With --all-orgs the ids may be of any org (different orgs are refused).
-    Merge {
-        /// The contact that remains.
-        primary_id: String,
-        /// The contact merged into it and deleted.
-        duplicate_id: String,
+    /// primary. Prints the merged contact with its identifiers and memories, and what
+    /// moved. --dry-run prints the same and writes nothing. With --all-orgs the ids may
+    /// be of any org (different orgs are refused). `unmerge` undoes it.
+    Merge(history::MergeArgs),
+    /// Undo the merge that took MERGED_ID away: the contact comes back with what was
+    /// its own (exactly as it was, if nothing was written since the merge); the
+    /// survivor keeps the rest, and everything written since. Prints both contacts.
+    Unmerge {
+        /// The id of the contact that was merged away.
+        merged_id: String,
     },
+    /// Page through the change log, oldest first: one event per write (contact
+    /// created or updated, memory written, call or SMS recorded, merge, unmerge,
+    /// import, erase). Resume with --since set to the previous page's "next".
+    Changes(history::ChangesArgs),
     /// Correct a contact: name, metadata (null removes a key), identifiers. Resolve
     /// never overwrites; this does.
     Update(UpdateArgs),
@@ -204,17 +213,9 @@ fn run(cli: &Cli) -> Result<(), Error> {
         Command::Get { contact_id } => print_success(store()?.org(one_org(cli)?)?.get(contact_id)?),
         #[cfg(feature = "serve")]
         Command::Serve(args) => serve::run(cli, args, region),
-        Command::Merge {
-            primary_id,
-            duplicate_id,
-        } => {
-            let store = store()?;
-            if cli.all_orgs {
-                print_success(store.all_orgs().merge(primary_id, duplicate_id)?)
-            } else {
-                print_success(store.org(&cli.org)?.merge(primary_id, duplicate_id)?)
-            }
-        }
+        Command::Merge(args) => history::merge(cli, &store()?, args),
+        Command::Unmerge { merged_id } => history::unmerge(cli, &store()?, merged_id),
+        Command::Changes(args) => history::changes(cli, &store()?, args),
         Command::Update(args) => {
             let changes = args.changes()?;
             print_success(
@@ -278,7 +279,7 @@ fn one_org(cli: &Cli) -> Result<&str, Error> {
     if cli.all_orgs {
         return Err(invalid(
             "org_id",
-            "--all-orgs applies to export, import and merge; this command runs in one org",
+            "--all-orgs applies to export, import, merge and changes; this command runs in one org",
         ));
     }
     Ok(&cli.org)

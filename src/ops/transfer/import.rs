@@ -11,13 +11,19 @@ use std::io::{BufRead, Read};
 use std::sync::mpsc::{self, TryRecvError};
 use std::time::{Duration, Instant};
 
+use serde_json::json;
+
 use super::parse::{parse_line, LineContext, Parsed};
 use super::{ImportOptions, ImportProgress, ImportSummary, LineError, OnConflict};
 use crate::error::{Error, ErrorCode, Result};
 use crate::limits::{MAX_LINE_BYTES, MAX_REPORTED_ERRORS};
-use crate::model::{new_id, new_prefixed_id, ActivityKind, ContactDocument, IdentifierType};
+use crate::model::{
+    new_id, new_prefixed_id, ActivityKind, ChangeKind, ContactDocument, IdentifierType,
+};
+use crate::ops::changes;
 use crate::ops::merge::merge_in;
 use crate::storage::{Db, OrgScope, Tx};
+use crate::timestamp::Timestamp;
 
 /// Bytes of input per batch handed to the writer: with a few batches in flight and one
 /// line of at most [`MAX_LINE_BYTES`], an import holds a few tens of MiB at most.
@@ -246,7 +252,23 @@ fn import_line(
     check_collisions(tx, &parsed.document)?;
     // Checked above under the write lock: a constraint failure now would not be the
     // line's fault, and ends the import like any storage failure.
-    tx.insert_document(&parsed.document)?;
+    let d = &parsed.document;
+    tx.insert_document(d)?;
+    let detail = json!({
+        "identifiers_added": changes::keys(&d.identifiers),
+        "memories": d.memories.len(),
+        "calls": d.calls.len(),
+        "sms_conversations": d.sms_conversations.len(),
+    });
+    changes::record(
+        tx,
+        &d.org_id,
+        Timestamp::now(),
+        ChangeKind::ContactImported,
+        &d.id,
+        None,
+        &detail,
+    )?;
     Ok(Landed::Imported)
 }
 

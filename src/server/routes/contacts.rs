@@ -92,9 +92,9 @@ pub(crate) async fn patch_contact(
 #[derive(Deserialize, utoipa::ToSchema)]
 pub(crate) struct MergeRequest {
     /// The contact that remains.
-    primary_contact_id: String,
+    pub(crate) primary_contact_id: String,
     /// The contact merged into it and deleted.
-    duplicate_contact_id: String,
+    pub(crate) duplicate_contact_id: String,
 }
 
 impl RequestBody for MergeRequest {

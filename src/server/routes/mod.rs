@@ -5,6 +5,7 @@
 pub(crate) mod answers;
 pub(crate) mod contacts;
 pub(crate) mod extensions;
+pub(crate) mod history;
 pub(crate) mod memory;
 
 use std::sync::Arc;
@@ -65,6 +66,7 @@ pub(crate) fn router(app: Arc<App>, extra: Router<Arc<App>>) -> Router {
             get(memory::messages),
         )
         .merge(extensions::routes())
+        .merge(history::routes())
         .merge(extra)
         .fallback(unknown_path)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

@@ -17,6 +17,8 @@ const ACTIVITY_ID_TAKEN: &str =
     "SELECT 1 FROM activity WHERE org_id = ?1 AND kind = ?2 AND id = ?3";
 const MOVE_ACTIVITIES: &str = "UPDATE activity SET contact_id = ?2 \
      WHERE org_id = ?1 AND contact_id = ?3 AND kind = ?4";
+const MOVE_ACTIVITY: &str = "UPDATE activity SET contact_id = ?5 \
+     WHERE org_id = ?1 AND kind = ?2 AND id = ?3 AND contact_id = ?4";
 const DELETE_ACTIVITIES_OF_CONTACT: &str =
     "DELETE FROM activity WHERE org_id = ?1 AND contact_id = ?2 AND kind = ?3";
 
@@ -110,5 +112,16 @@ impl ActivityRows for SqliteTx<'_> {
 
     fn move_activities(&self, org: &str, kind: ActivityKind, from: &str, to: &str) -> Result<u64> {
         self.execute(MOVE_ACTIVITIES, (org, to, from, kind_code(kind)))
+    }
+
+    fn move_activity(
+        &self,
+        org: &str,
+        kind: ActivityKind,
+        id: &str,
+        from: &str,
+        to: &str,
+    ) -> Result<bool> {
+        Ok(self.execute(MOVE_ACTIVITY, (org, kind_code(kind), id, from, to))? == 1)
     }
 }

@@ -41,6 +41,8 @@ const CLEAR_PRIMARY_OF_TYPE: &str = "UPDATE identifier SET is_primary = 0 \
      WHERE org_id = ?1 AND contact_id = ?2 AND identifier_type = ?3 AND is_primary = 1";
 const SET_PRIMARY: &str = "UPDATE identifier SET is_primary = 1 \
      WHERE org_id = ?1 AND identifier_type = ?2 AND identifier_value = ?3";
+const ASSIGN_IDENTIFIER: &str = "UPDATE identifier SET contact_id = ?4, is_primary = ?5 \
+     WHERE org_id = ?1 AND identifier_type = ?2 AND identifier_value = ?3";
 const MOVE_IDENTIFIERS: &str = "UPDATE identifier SET contact_id = ?2, \
      is_primary = is_primary AND identifier_type NOT IN \
          (SELECT identifier_type FROM identifier \
@@ -135,6 +137,21 @@ impl IdentifierRows for SqliteTx<'_> {
                 &i.id,
                 i.is_primary,
             ),
+        )?;
+        Ok(())
+    }
+
+    fn assign_identifier(
+        &self,
+        org: &str,
+        kind: IdentifierType,
+        value: &str,
+        contact_id: &str,
+        is_primary: bool,
+    ) -> Result<()> {
+        self.execute(
+            ASSIGN_IDENTIFIER,
+            (org, kind_code(kind), value, contact_id, is_primary),
         )?;
         Ok(())
     }

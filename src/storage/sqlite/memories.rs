@@ -343,6 +343,32 @@ impl MemoryRows for SqliteTx<'_> {
         Ok(())
     }
 
+    fn insert_memory(&self, org: &str, m: &Memory) -> Result<()> {
+        self.execute(
+            INSERT_MEMORY,
+            rusqlite::params![
+                org,
+                m.id,
+                m.contact_id,
+                m.scope_key(),
+                m.persona_id,
+                m.agent_number,
+                m.summary,
+                to_json(&m.facts),
+                to_json(&m.recent_messages),
+                to_json(&m.open_items),
+                m.created_at,
+                m.updated_at,
+                m.summary_updated_at,
+                to_json(&m.memory_history),
+            ],
+        )?;
+        for e in &m.entities {
+            self.save_entity(org, &m.id, e)?;
+        }
+        Ok(())
+    }
+
     fn delete_entities_of_memory(&self, org: &str, memory_id: &str) -> Result<u64> {
         self.execute(DELETE_ENTITIES_OF_MEMORY, (org, memory_id))
     }
@@ -461,7 +487,7 @@ mod tests {
             }),
         )
         .unwrap();
-        let tx = SqliteTx::new(&conn);
+        let tx = SqliteTx::new(&conn, true);
         assert!(tx.contact("o", "c").unwrap().is_some());
         let found = tx.memories_of("o", "c").unwrap();
         assert_eq!(found.len(), memories);

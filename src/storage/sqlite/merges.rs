@@ -3,7 +3,7 @@
 use super::SqliteTx;
 use crate::error::Result;
 use crate::model::{to_json, MoveCounts};
-use crate::storage::MergeRows;
+use crate::storage::{JournalEntry, MergeRows};
 use crate::timestamp::Timestamp;
 
 const REDIRECT_OF: &str =
@@ -15,15 +15,27 @@ const REPOINT_REDIRECTS: &str = "UPDATE merge_redirect SET surviving_id = ?2 \
      WHERE org_id = ?1 AND surviving_id = ?3";
 const INSERT_REDIRECT: &str = "INSERT OR IGNORE INTO merge_redirect \
      (org_id, merged_id, surviving_id, merged_at) VALUES (?1, ?2, ?3, ?4)";
+const MOVE_REDIRECT: &str = "UPDATE merge_redirect SET surviving_id = ?4 \
+     WHERE org_id = ?1 AND merged_id = ?2 AND surviving_id = ?3";
 const DELETE_REDIRECT: &str = "DELETE FROM merge_redirect WHERE org_id = ?1 AND merged_id = ?2";
 const MERGED_INTO: &str =
     "SELECT merged_id FROM merge_redirect WHERE org_id = ?1 AND surviving_id = ?2 \
      ORDER BY merged_id";
 const INSERT_JOURNAL: &str =
-    "INSERT INTO merge_journal (org_id, primary_id, duplicate_id, merged_at, moved) \
-     VALUES (?1, ?2, ?3, ?4, ?5)";
+    "INSERT INTO merge_journal (org_id, primary_id, duplicate_id, merged_at, moved, snapshot) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+const MERGE_TAKING: &str = "SELECT seq, primary_id, duplicate_id, merged_at, snapshot, \
+     unmerged_at FROM merge_journal \
+     WHERE org_id = ?1 AND duplicate_id = ?2 AND unmerged_at IS NULL \
+     ORDER BY seq DESC LIMIT 1";
+const SET_SNAPSHOT: &str = "UPDATE merge_journal SET snapshot = ?3 WHERE org_id = ?1 AND seq = ?2";
+const MARK_UNMERGED: &str =
+    "UPDATE merge_journal SET unmerged_at = ?3, snapshot = NULL WHERE org_id = ?1 AND seq = ?2";
 const RENAME_JOURNALED_DUPLICATE: &str =
     "UPDATE merge_journal SET duplicate_id = ?3 WHERE org_id = ?1 AND duplicate_id = ?2";
+/// The change log names the merged contact as the related contact of its merge.
+const RENAME_LOGGED_RELATED: &str =
+    "UPDATE change_event SET related_id = ?3 WHERE org_id = ?1 AND related_id = ?2";
 const DELETE_JOURNAL_NAMING: &str =
     "DELETE FROM merge_journal WHERE org_id = ?1 AND (primary_id = ?2 OR duplicate_id = ?2)";
 const DELETE_REDIRECTS_NAMING: &str =
@@ -65,6 +77,10 @@ impl MergeRows for SqliteTx<'_> {
         Ok(())
     }
 
+    fn move_redirect(&self, org: &str, merged_id: &str, from: &str, to: &str) -> Result<bool> {
+        Ok(self.execute(MOVE_REDIRECT, (org, merged_id, from, to))? == 1)
+    }
+
     fn delete_redirect(&self, org: &str, merged_id: &str) -> Result<()> {
         self.execute(DELETE_REDIRECT, (org, merged_id))?;
         Ok(())
@@ -81,16 +97,41 @@ impl MergeRows for SqliteTx<'_> {
         duplicate_id: &str,
         at: Timestamp,
         moved: &MoveCounts,
+        snapshot: &str,
     ) -> Result<()> {
         self.execute(
             INSERT_JOURNAL,
-            (org, primary_id, duplicate_id, at, to_json(moved)),
+            (org, primary_id, duplicate_id, at, to_json(moved), snapshot),
         )?;
+        Ok(())
+    }
+
+    fn merge_taking(&self, org: &str, duplicate_id: &str) -> Result<Option<JournalEntry>> {
+        self.query_one(MERGE_TAKING, (org, duplicate_id), |r| {
+            Ok(JournalEntry {
+                seq: r.get(0)?,
+                primary_id: r.get(1)?,
+                duplicate_id: r.get(2)?,
+                merged_at: r.get(3)?,
+                snapshot: r.get(4)?,
+                unmerged_at: r.get(5)?,
+            })
+        })
+    }
+
+    fn set_merge_snapshot(&self, org: &str, seq: i64, snapshot: &str) -> Result<()> {
+        self.execute(SET_SNAPSHOT, (org, seq, snapshot))?;
+        Ok(())
+    }
+
+    fn mark_unmerged(&self, org: &str, seq: i64, at: Timestamp) -> Result<()> {
+        self.execute(MARK_UNMERGED, (org, seq, at))?;
         Ok(())
     }
 
     fn rename_journaled_duplicate(&self, org: &str, from: &str, to: &str) -> Result<()> {
         self.execute(RENAME_JOURNALED_DUPLICATE, (org, from, to))?;
+        self.execute(RENAME_LOGGED_RELATED, (org, from, to))?;
         Ok(())
     }
 }

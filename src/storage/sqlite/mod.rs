@@ -2,6 +2,7 @@
 //! table (one module a table, every statement written once).
 
 mod activity;
+mod changes;
 mod contacts;
 mod documents;
 mod findings;
@@ -20,10 +21,11 @@ use std::time::{Duration, Instant};
 use rusqlite::{Connection, OptionalExtension, Row};
 use serde::de::DeserializeOwned;
 
-use super::Tx;
+use super::{ChangeRows, Tx};
 use crate::error::{ErrorCode, Result};
 use crate::model::{IdentifierType, StoredJson};
 use crate::settings::Settings;
+use crate::timestamp::Timestamp;
 
 /// An open SQLite database: the connection, the settings it was opened with, and the
 /// checkpointing of its WAL. One per thread (a connection is not `Sync`).
@@ -31,6 +33,7 @@ pub(crate) struct Db {
     conn: Connection,
     settings: Settings,
     wal: wal::WalCheckpoints,
+    compaction: changes::CompactionClock,
 }
 
 impl Db {
@@ -42,6 +45,7 @@ impl Db {
             conn,
             settings,
             wal,
+            compaction: changes::CompactionClock::default(),
         })
     }
 
@@ -61,10 +65,9 @@ impl Db {
     pub(crate) fn write<T>(&self, f: impl FnOnce(&dyn Tx) -> Result<T>) -> Result<T> {
         let deadline = Instant::now() + self.settings.busy_timeout;
         let open = retry_while_busy(deadline, || Open::begin(&self.conn, "BEGIN IMMEDIATE"))?;
-        let value = f(&SqliteTx::new(&self.conn))?;
+        let value = f(&self.tx())?;
         retry_while_busy(deadline, || open.commit())?;
-        self.wal
-            .after_commit(&self.conn, self.settings.busy_timeout);
+        self.after_commit();
         Ok(value)
     }
 
@@ -74,7 +77,7 @@ impl Db {
     /// to [`Settings::busy_timeout`] as writes do.)
     pub(crate) fn read<T>(&self, f: impl FnOnce(&dyn Tx) -> Result<T>) -> Result<T> {
         let open = Open::begin(&self.conn, "BEGIN DEFERRED")?;
-        let value = f(&SqliteTx::new(&self.conn))?;
+        let value = f(&self.tx())?;
         open.commit()?;
         Ok(value)
     }
@@ -82,7 +85,62 @@ impl Db {
     /// Runs `f` without a transaction around it: for a read of one statement, which
     /// is a consistent snapshot by itself (a known caller's resolve).
     pub(crate) fn read_one<T>(&self, f: impl FnOnce(&dyn Tx) -> Result<T>) -> Result<T> {
-        f(&SqliteTx::new(&self.conn))
+        f(&self.tx())
+    }
+
+    /// Runs `f` in a `BEGIN IMMEDIATE` transaction that is always rolled back: what it
+    /// would write, computed against the current data, and nothing written (a
+    /// preview). It waits for other writers as [`Db::write`] does.
+    pub(crate) fn rolled_back<T>(&self, f: impl FnOnce(&dyn Tx) -> Result<T>) -> Result<T> {
+        let deadline = Instant::now() + self.settings.busy_timeout;
+        let open = retry_while_busy(deadline, || Open::begin(&self.conn, "BEGIN IMMEDIATE"))?;
+        let value = f(&self.tx());
+        drop(open); // rolls back
+        value
+    }
+
+    fn tx(&self) -> SqliteTx<'_> {
+        SqliteTx::new(&self.conn, self.settings.change_log.enabled)
+    }
+
+    /// After each committed write: keeps the WAL bounded and, now and then, compacts
+    /// the change log.
+    fn after_commit(&self) {
+        self.wal
+            .after_commit(&self.conn, self.settings.busy_timeout);
+        if self.compaction.due() {
+            // Best effort: the write itself has committed; the next one tries again.
+            let _ = self.compact_changes();
+        }
+    }
+
+    /// Deletes, in one transaction, up to [`changes::COMPACTION_BATCH`] events past
+    /// the change log's retention; returns how many. Reads first: when nothing is
+    /// past retention (the usual case), no write lock is taken.
+    pub(crate) fn compact_changes(&self) -> Result<u64> {
+        self.compaction.done();
+        let retention = self.settings.change_log;
+        let before = retention.max_age.map(|age| Timestamp::now().minus(age));
+        let due = self.read_one(|tx| {
+            let Some((oldest, at)) = tx.oldest_change()? else {
+                return Ok(false);
+            };
+            let too_many = match retention.max_events {
+                Some(keep) => tx.last_change_seq()?.saturating_sub(oldest) >= keep,
+                None => false,
+            };
+            Ok(too_many || before.is_some_and(|before| at < before))
+        })?;
+        if !due {
+            return Ok(0);
+        }
+        let deadline = Instant::now() + self.settings.busy_timeout;
+        let open = retry_while_busy(deadline, || Open::begin(&self.conn, "BEGIN IMMEDIATE"))?;
+        let deleted =
+            self.tx()
+                .compact_changes(before, retention.max_events, changes::COMPACTION_BATCH)?;
+        retry_while_busy(deadline, || open.commit())?;
+        Ok(deleted)
     }
 
     /// A writer of many transactions in a row (import), each opened, retried and
@@ -130,7 +188,7 @@ impl BatchWriter<'_> {
             })?);
             self.opened = Instant::now();
         }
-        Ok(SqliteTx::new(&self.db.conn))
+        Ok(self.db.tx())
     }
 
     /// How long the open transaction has held the write lock (zero when none is open).
@@ -148,9 +206,7 @@ impl BatchWriter<'_> {
         };
         let deadline = Instant::now() + self.db.settings.busy_timeout;
         retry_while_busy(deadline, || open.commit())?;
-        self.db
-            .wal
-            .after_commit(&self.db.conn, self.db.settings.busy_timeout);
+        self.db.after_commit();
         Ok(())
     }
 }
@@ -211,11 +267,14 @@ fn retry_while_busy<T>(deadline: Instant, mut op: impl FnMut() -> Result<T>) -> 
 /// Each table's module implements its part of [`Tx`] on it.
 pub(crate) struct SqliteTx<'c> {
     conn: &'c Connection,
+    /// Whether [`ChangeRows::append_change`](crate::storage::ChangeRows::append_change)
+    /// writes (the store's change log is on).
+    log_changes: bool,
 }
 
 impl<'c> SqliteTx<'c> {
-    fn new(conn: &'c Connection) -> Self {
-        SqliteTx { conn }
+    fn new(conn: &'c Connection, log_changes: bool) -> Self {
+        SqliteTx { conn, log_changes }
     }
 
     /// Runs a cached statement that changes rows; returns how many.

@@ -91,6 +91,31 @@ const UPGRADES: &[Step] = &[
         "ALTER TABLE memory ADD COLUMN summary_updated_at INTEGER;
          ALTER TABLE memory ADD COLUMN history TEXT NOT NULL DEFAULT '[]';",
     ),
+    // 5: the change log, and merge snapshots for undoing merges.
+    Step::Sql(
+        "ALTER TABLE merge_journal ADD COLUMN snapshot TEXT;
+         ALTER TABLE merge_journal ADD COLUMN unmerged_at INTEGER;
+         CREATE TABLE change_event (
+    seq         INTEGER PRIMARY KEY,
+    org_id      TEXT    NOT NULL,
+    at          INTEGER NOT NULL,
+    kind        TEXT    NOT NULL,
+    contact_id  TEXT    NOT NULL,
+    related_id  TEXT,
+    detail      TEXT    NOT NULL DEFAULT '{}'
+);
+         CREATE INDEX change_event_by_org ON change_event (org_id, seq);
+         CREATE INDEX change_event_by_related ON change_event (org_id, related_id)
+    WHERE related_id IS NOT NULL;
+         CREATE TABLE change_log (
+    id                 INTEGER PRIMARY KEY CHECK (id = 1),
+    compacted_through  INTEGER NOT NULL
+);
+         INSERT INTO change_log (id, compacted_through) VALUES (1, 0);
+         INSERT INTO sqlite_stat1 (tbl, idx, stat) VALUES
+             ('change_event', 'change_event_by_org', '10000000 10000000 1'),
+             ('change_event', 'change_event_by_related', '100000 100000 2');",
+    ),
 ];
 
 /// The schema version this build writes: one more than the number of upgrade steps.
