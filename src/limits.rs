@@ -32,6 +32,10 @@ pub const MAX_JSON_DEPTH: usize = 64;
 /// Longest phone input looked at. Real numbers with formatting fit in well under this;
 /// anything longer is refused before the (comparatively slow) parser sees it.
 pub const MAX_PHONE_INPUT_CHARS: usize = 64;
+/// Longest phone input in URI form looked at, display name and parameters included
+/// (`"Sarah Chen" <sip:+14155550192@pbx.example.com;user=phone>;tag=…`). The number
+/// inside it is held to [`MAX_PHONE_INPUT_CHARS`].
+pub const MAX_PHONE_URI_CHARS: usize = 256;
 /// Longest email address kept (RFC 5321's path limit, as the contract says).
 pub const MAX_EMAIL_CHARS: usize = 254;
 /// Longest external id, in characters.
