@@ -50,6 +50,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod caller;
 pub mod envelope;
 mod error;
 pub mod limits;
@@ -63,12 +64,14 @@ mod storage;
 mod store;
 mod timestamp;
 
+pub use caller::{classify_caller, Caller};
 pub use error::{Error, ErrorCode, Result, StorageError};
 pub use model::{
     Call, Channel, Contact, ContactDetails, Direction, Entity, EntityRef, EntityUpdate, Identifier,
     IdentifierType, JsonObject, Memory, MemoryScope, Message, MoveCounts, NewCall,
     NewSmsConversation, OpenItem, Priority, Role, SmsConversation,
 };
+pub use ops::caller::{CallerRequest, CallerResolved};
 pub use ops::erase::Erased;
 pub use ops::identify::IdentifierQuery;
 pub use ops::list::{ContactPage, ListOptions, ListedContact};

@@ -10,6 +10,7 @@ use crate::model::{
     ActivityKind, Call, ContactDetails, EntityUpdate, JsonObject, Memory, MemoryScope, Message,
     MigrationFinding, NewCall, NewSmsConversation, OpenItem, SmsConversation,
 };
+use crate::ops::caller::{self, CallerRequest, CallerResolved};
 use crate::ops::erase::{self, Erased};
 use crate::ops::identify::IdentifierQuery;
 use crate::ops::list::{self, ContactPage, ListOptions};
@@ -153,6 +154,38 @@ impl<'s> Org<'s> {
     /// (nothing is written); [`Error::Storage`](crate::Error::Storage) if the database fails.
     pub fn resolve(&self, request: &ResolveRequest) -> Result<Resolved> {
         resolve::resolve(&self.store.db, &self.org_id, request)
+    }
+
+    /// Resolves a caller id as telephony delivers it (contract §9): the id is
+    /// classified ([`classify_caller`](crate::classify_caller)); a number — in any
+    /// spelling or URI form — is resolved as [`Org::resolve`] does, with the memory
+    /// scoped by `persona_id`, else by `to` as the agent number; a withheld id, a short
+    /// code or a sender id is answered with its kind, no contact, and nothing written.
+    ///
+    /// ```
+    /// use contactstore::{Caller, CallerRequest, ContactStore};
+    /// let store = ContactStore::open_in_memory()?;
+    /// let org = store.org("acme")?;
+    /// let first = org.resolve_caller(&CallerRequest::new("(415) 555-0192").to("+14155550100"))?;
+    /// assert!(first.created);
+    /// let again = org.resolve_caller(&CallerRequest::new(
+    ///     "\"Sarah\" <sip:+14155550192@sip.twilio.com;user=phone>;tag=8d1f"))?;
+    /// assert_eq!(again.contact.unwrap().id, first.contact.unwrap().id);
+    /// assert_eq!(again.caller, Caller::Number { phone_number: "+14155550192".into() });
+    ///
+    /// let withheld = org.resolve_caller(&CallerRequest::new("anonymous"))?;
+    /// assert_eq!((withheld.caller, withheld.contact), (Caller::Withheld, None));
+    /// # Ok::<(), contactstore::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::InvalidField`](crate::Error::InvalidField) naming `from` for a caller id
+    /// that is none of the kinds (garbage, an invalid number, an extension, a URI without
+    /// a number), `to` for an invalid agent number, or the field of an invalid name,
+    /// persona id or metadata; [`Error::Storage`](crate::Error::Storage) if the
+    /// database fails. Nothing is written on error.
+    pub fn resolve_caller(&self, request: &CallerRequest) -> Result<CallerResolved> {
+        caller::resolve_caller(&self.store.db, &self.org_id, request)
     }
 
     /// The contact reached by the identifiers (external_id > phone_number > email),

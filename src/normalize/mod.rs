@@ -5,8 +5,6 @@
 
 mod uri;
 
-use uri::Unwrapped;
-
 use std::borrow::Cow;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
@@ -19,6 +17,7 @@ use crate::limits::{
 };
 use crate::model::IdentifierType;
 use crate::settings::PhoneRegion;
+pub(crate) use uri::{display_name, is_uri_form, unwrap as unwrap_uri, Unwrapped};
 
 /// Normalizes a value of the given type; `field` names it in errors.
 ///

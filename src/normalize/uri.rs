@@ -23,7 +23,6 @@ pub(crate) enum Unwrapped<'a> {
     /// A URI that holds no number (`sip:alice@example.com`, `client:alice`): its user
     /// part, decoded, when it has one — a withheld caller is recognized by it
     /// (`sip:anonymous@anonymous.invalid`).
-    #[allow(dead_code)] // read by the classification of callers
     NotNumber(Option<Cow<'a, str>>),
 }
 
@@ -131,6 +130,32 @@ fn addr_spec(text: &str) -> Option<&str> {
         None if rest.len() == text.len() => Some(text),
         None => None,
     }
+}
+
+/// The display name of a name-addr (`"Anonymous" <sip:…>` → `Anonymous`), quotes and
+/// escapes removed; `None` without one.
+pub(crate) fn display_name(text: &str) -> Option<Cow<'_, str>> {
+    if let Some(quoted) = text.strip_prefix('"') {
+        let end = closing_quote(quoted)?;
+        let inner = &quoted[..end];
+        return Some(if inner.contains('\\') {
+            let mut out = String::with_capacity(inner.len());
+            let mut escaped = false;
+            for c in inner.chars() {
+                if escaped || c != '\\' {
+                    out.push(c);
+                    escaped = false;
+                } else {
+                    escaped = true;
+                }
+            }
+            Cow::Owned(out)
+        } else {
+            Cow::Borrowed(inner)
+        });
+    }
+    let before = text.split_once('<')?.0.trim();
+    (!before.is_empty()).then_some(Cow::Borrowed(before))
 }
 
 /// The position of the `"` that ends a quoted string (after its opening quote),
@@ -271,6 +296,24 @@ mod tests {
             unwrap("<+14155550192>"),
             Unwrapped::Bare("+14155550192")
         ));
+    }
+
+    #[test]
+    fn display_names_are_read_without_quotes() {
+        assert_eq!(
+            display_name("\"Anonymous\" <sip:x@h>").as_deref(),
+            Some("Anonymous")
+        );
+        assert_eq!(
+            display_name("\"A \\\"B\\\" C\" <sip:x@h>").as_deref(),
+            Some("A \"B\" C")
+        );
+        assert_eq!(
+            display_name("Anonymous <sip:x@h>").as_deref(),
+            Some("Anonymous")
+        );
+        assert_eq!(display_name("<sip:x@h>"), None);
+        assert_eq!(display_name("sip:x@h"), None);
     }
 
     #[test]
