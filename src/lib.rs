@@ -77,6 +77,7 @@ pub use ops::identify::IdentifierQuery;
 pub use ops::list::{ContactPage, ListOptions, ListedContact};
 pub use ops::merge::Merged;
 pub use ops::resolve::{Conflict, ResolveRequest, Resolved};
+pub use ops::suggest::{MergeSuggestion, MergeSuggestions, SuggestOptions};
 pub use ops::transfer::{
     ExportSummary, ImportOptions, ImportProgress, ImportSummary, LineError, OnConflict,
 };

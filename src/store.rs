@@ -16,6 +16,7 @@ use crate::ops::identify::IdentifierQuery;
 use crate::ops::list::{self, ContactPage, ListOptions};
 use crate::ops::merge::{self, Merged};
 use crate::ops::resolve::{self, ResolveRequest, Resolved};
+use crate::ops::suggest::{self, MergeSuggestions, SuggestOptions};
 use crate::ops::transfer::{self, ExportSummary, ImportOptions, ImportProgress, ImportSummary};
 use crate::ops::update::{self, ContactUpdate};
 use crate::ops::{activity, lookup, memory};
@@ -305,6 +306,39 @@ impl<'s> Org<'s> {
             primary_id,
             duplicate_id,
         )
+    }
+
+    /// Pairs of contacts that are probably one person, highest score first, each with
+    /// a score in 0..1 and the evidence in words. Never writes: merge the pairs you
+    /// agree with ([`Org::merge`]). The primary of a pair is the older contact.
+    ///
+    /// Evidence for: emails a provider delivers to one mailbox (Gmail's dots and
+    /// `+tags`, …), a number stored under another country code, the same name (worth
+    /// more the rarer it is), diminutives and typos of it, an organization in common,
+    /// a phone on one contact and an email on the other. Against: different first
+    /// names (family members, a shared office line), different numbers, suffixes or
+    /// external ids.
+    ///
+    /// ```
+    /// use contactstore::{ContactStore, IdentifierQuery, ResolveRequest, SuggestOptions};
+    /// let store = ContactStore::open_in_memory()?;
+    /// let org = store.org("acme")?;
+    /// let call = org.resolve(&ResolveRequest {
+    ///     identifiers: IdentifierQuery::email("sarah.chen@gmail.com"),
+    ///     name: Some("Sarah Chen".into()), ..Default::default() })?;
+    /// let form = org.resolve(&ResolveRequest::email("SarahChen+orders@gmail.com"))?;
+    /// let found = org.suggest_merges(&SuggestOptions::default())?;
+    /// assert_eq!(found.suggestions.len(), 1);
+    /// assert_eq!(found.suggestions[0].primary_id, call.contact.id);
+    /// assert_eq!(found.suggestions[0].duplicate_id, form.contact.id);
+    /// # Ok::<(), contactstore::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::InvalidField`](crate::Error::InvalidField) for a limit outside 1..=1000
+    /// or a `min_score` outside 0..=1; [`Error::Storage`](crate::Error::Storage).
+    pub fn suggest_merges(&self, options: &SuggestOptions) -> Result<MergeSuggestions> {
+        suggest::suggest(&self.store.db, &self.org_id, options)
     }
 
     /// Erases a contact and everything that names it — identifiers, memories and their

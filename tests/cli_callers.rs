@@ -1,5 +1,5 @@
 //! The caller commands of `contactstore`, run as a real process (contract §9):
-//! classify-caller and resolve-caller, their envelopes and exit codes.
+//! classify-caller, resolve-caller and suggest-merges, their envelopes and exit codes.
 
 mod common;
 
@@ -199,4 +199,68 @@ fn resolve_caller_errors_exit_2_and_name_the_field() {
         v["errors"][0]["message"],
         "Invalid phone_number: is not a phone number"
     );
+}
+
+#[test]
+fn suggest_merges_lists_pairs_and_checks_its_options() {
+    let db = TempDb::new();
+    let (_, a) = run(
+        &db.path,
+        &[
+            "resolve",
+            "--email",
+            "sarah.chen@gmail.com",
+            "--name",
+            "Sarah Chen",
+        ],
+    );
+    let (_, b) = run(
+        &db.path,
+        &["resolve", "--email", "SarahChen+orders@googlemail.com"],
+    );
+    run(
+        &db.path,
+        &["resolve", "--phone", "+14155550192", "--name", "Alan Reed"],
+    );
+    let watch = WriteWatch::new(&db.path);
+    let (code, v) = run(&db.path, &["suggest-merges"]);
+    assert_eq!(code, 0, "{v}");
+    let suggestions = v["data"]["suggestions"].as_array().unwrap();
+    assert_eq!(suggestions.len(), 1, "{v}");
+    assert_eq!(suggestions[0]["primary_id"], a["data"]["contact"]["id"]);
+    assert_eq!(suggestions[0]["duplicate_id"], b["data"]["contact"]["id"]);
+    assert!(suggestions[0]["score"].as_f64().unwrap() > 0.9);
+    assert!(suggestions[0]["reasons"][0]
+        .as_str()
+        .unwrap()
+        .contains("gmail.com"));
+    let (code, v) = run(
+        &db.path,
+        &["suggest-merges", "--limit", "5", "--min-score", "0.99"],
+    );
+    assert_eq!(code, 0);
+    assert_eq!(v["data"]["suggestions"], json!([]));
+    assert!(!watch.changed(), "suggest-merges wrote something");
+    for (args, message) in [
+        (
+            vec!["suggest-merges", "--limit", "0"],
+            Some("Invalid limit: must be between 1 and 1000"),
+        ),
+        (
+            vec!["suggest-merges", "--min-score", "1.5"],
+            Some("Invalid min_score: must be between 0 and 1"),
+        ),
+        (
+            vec!["suggest-merges", "--min-score", "-0.5"],
+            Some("Invalid min_score: must be between 0 and 1"),
+        ),
+        (vec!["suggest-merges", "--limit", "many"], None),
+    ] {
+        let (code, v) = run(&db.path, &args);
+        assert_eq!(code, 2, "{args:?}");
+        assert_eq!(v["errors"][0]["error"], "BAD_REQUEST");
+        if let Some(message) = message {
+            assert_eq!(v["errors"][0]["message"], message);
+        }
+    }
 }

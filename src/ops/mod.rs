@@ -13,5 +13,6 @@ pub(crate) mod memory;
 pub(crate) mod merge;
 pub(crate) mod resolve;
 pub(crate) mod scope;
+pub(crate) mod suggest;
 pub(crate) mod transfer;
 pub(crate) mod update;

@@ -1,8 +1,8 @@
-//! The arguments of the caller commands: classify-caller and resolve-caller — each
-//! turned into the library's request.
+//! The arguments of the caller commands: classify-caller, resolve-caller and
+//! suggest-merges — each turned into the library's request.
 
 use clap::Args;
-use contactstore::{CallerRequest, Error};
+use contactstore::{CallerRequest, Error, SuggestOptions};
 use serde_json::Value;
 
 use super::invalid;
@@ -45,5 +45,29 @@ impl ResolveCallerArgs {
             name: self.name.clone(),
             metadata,
         })
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct SuggestArgs {
+    /// Most suggestions listed (1-1000).
+    #[arg(long)]
+    pub limit: Option<usize>,
+    /// Lowest score listed, between 0 and 1.
+    #[arg(long, allow_hyphen_values = true)]
+    pub min_score: Option<f64>,
+}
+
+impl SuggestArgs {
+    /// The options, defaults for what is not given.
+    pub fn options(&self) -> SuggestOptions {
+        let mut options = SuggestOptions::default();
+        if let Some(limit) = self.limit {
+            options.limit = limit;
+        }
+        if let Some(min_score) = self.min_score {
+            options.min_score = min_score;
+        }
+        options
     }
 }

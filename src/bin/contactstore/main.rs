@@ -17,7 +17,7 @@ mod serve;
 mod transfer;
 
 use activity::{CallCommand, SmsCommand};
-use caller::ResolveCallerArgs;
+use caller::{ResolveCallerArgs, SuggestArgs};
 use contact::{IdentifierArgs, ListArgs, ResolveArgs, UpdateArgs};
 use memory::MemoryCommand;
 
@@ -86,6 +86,9 @@ enum Command {
     /// created, as resolve does); a withheld id, short code or sender id is answered
     /// with its kind and no contact, writing nothing; anything else is a bad request.
     ResolveCaller(ResolveCallerArgs),
+    /// List pairs of contacts that are probably one person, highest score first, each
+    /// with the evidence found. Never writes; merge what you agree with.
+    SuggestMerges(SuggestArgs),
     /// Show the contact owning these identifiers (external id > phone > email), with
     /// its identifiers and memories; data is null when none matches.
     Find(IdentifierArgs),
@@ -214,6 +217,10 @@ fn run(cli: &Cli) -> Result<(), Error> {
         Command::ResolveCaller(args) => {
             let request = args.request()?;
             print_success(store()?.org(one_org(cli)?)?.resolve_caller(&request)?)
+        }
+        Command::SuggestMerges(args) => {
+            let options = args.options();
+            print_success(store()?.org(one_org(cli)?)?.suggest_merges(&options)?)
         }
         Command::Find(args) => {
             let found = store()?.org(one_org(cli)?)?.find(&args.query())?;
