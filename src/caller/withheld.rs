@@ -3,8 +3,12 @@
 //!
 //! A value is recognized in the caller id itself or, for a URI, in its user part
 //! (`"Anonymous" <sip:anonymous@anonymous.invalid>;tag=…` → `anonymous`). Words are
-//! compared without regard to ASCII case; numbers by their digits alone, with or
-//! without `+` and separators (`+266696687`, `266696687`).
+//! compared without regard to ASCII case; numbers by their digits, written with `+`
+//! (`+266696687`, `+266 696 687`).
+//!
+//! No value of the list is a valid phone number in any region (a test checks each
+//! against every region libphonenumber knows), so a withheld id is never mistaken for
+//! a caller's number, nor a number for a withheld id.
 
 use std::borrow::Cow;
 
@@ -93,13 +97,6 @@ pub(crate) const WITHHELD_NUMBERS: &[(&str, &str)] = &[
     ),
 ];
 
-/// Besides [`WITHHELD_NUMBERS`]: a number of zeros only. FreeSWITCH's default
-/// `caller_id_number` is `0000000000`, and PBXs and carriers zero-fill a missing
-/// calling number; no real number is all zeros.
-fn is_all_zeros(digits: &str) -> bool {
-    !digits.is_empty() && digits.bytes().all(|b| b == b'0')
-}
-
 /// Whether the caller id says the number is withheld. Empty (or blank) counts: an
 /// Asterisk channel without caller id has an empty `${CALLERID(num)}`.
 pub(crate) fn is_withheld(raw: &str) -> bool {
@@ -143,17 +140,28 @@ fn is_withheld_word(text: &str) -> bool {
         .any(|(word, _)| text.eq_ignore_ascii_case(word))
 }
 
-/// A number-shaped value whose digits are a withheld sentinel.
+/// A number-shaped value that is a withheld sentinel: one of [`WITHHELD_NUMBERS`]
+/// written with its `+` (as Twilio sends them — without it, `7378742833` is a number
+/// in Austin, Texas), or zeros only, with or without `+`: FreeSWITCH's default
+/// `caller_id_number` is `0000000000`, and PBXs and carriers zero-fill a missing
+/// calling number; no real number is all zeros.
 fn withheld_digits(text: &str) -> bool {
-    let body = text.strip_prefix('+').unwrap_or(text);
+    let (plus, body) = match text.strip_prefix('+') {
+        Some(body) => (true, body),
+        None => (false, text),
+    };
     if !body
         .bytes()
         .all(|b| b.is_ascii_digit() || matches!(b, b' ' | b'-' | b'.' | b'(' | b')'))
     {
         return false;
     }
-    let digits: String = body.chars().filter(char::is_ascii_digit).collect();
-    is_all_zeros(&digits) || WITHHELD_NUMBERS.iter().any(|(d, _)| *d == digits)
+    let digits = || body.bytes().filter(u8::is_ascii_digit);
+    if digits().next().is_none() {
+        return false;
+    }
+    digits().all(|b| b == b'0')
+        || (plus && WITHHELD_NUMBERS.iter().any(|(d, _)| digits().eq(d.bytes())))
 }
 
 #[cfg(test)]
@@ -180,7 +188,7 @@ mod tests {
         }
         for (digits, source) in WITHHELD_NUMBERS {
             assert!(!source.is_empty());
-            assert!(is_withheld(digits), "{digits}");
+            assert!(!is_withheld(digits), "{digits} without + may be a number");
             assert!(is_withheld(&format!("+{digits}")), "{digits}");
             assert!(
                 is_withheld(&format!("sip:+{digits}@sip.twilio.com")),
@@ -202,6 +210,38 @@ mod tests {
         assert!(is_withheld("Restricted <sip:x7f@privacy.example>"));
         for empty in ["", "   ", "\t"] {
             assert!(is_withheld(empty), "{empty:?}");
+        }
+    }
+
+    /// Each withheld value, as it is recognized, is not a valid number under any
+    /// default region: classification can try a number first or last alike.
+    #[test]
+    fn no_withheld_value_is_a_valid_number_in_any_region() {
+        let mut values: Vec<String> = WITHHELD_WORDS
+            .iter()
+            .map(|(w, _)| (*w).to_owned())
+            .collect();
+        values.extend(WITHHELD_NUMBERS.iter().map(|(d, _)| format!("+{d}")));
+        values.extend(
+            [
+                "0000000000",
+                "+0000000000",
+                "000",
+                "0",
+                "",
+                "sip:anonymous@h",
+            ]
+            .map(String::from),
+        );
+        for code in crate::settings::PhoneRegion::SUPPORTED {
+            let region: crate::settings::PhoneRegion = code.parse().unwrap();
+            for v in &values {
+                assert!(is_withheld(v), "{v}");
+                assert!(
+                    normalize::phone(v, region, "p").is_err(),
+                    "{v} is a valid number under {code}"
+                );
+            }
         }
     }
 

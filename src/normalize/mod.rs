@@ -101,10 +101,15 @@ fn checked<'a>(input: &'a str, field: &'static str) -> Result<Checked<'a>> {
     if !uri::is_uri_form(text) {
         return plain(text, field).map(|t| Checked::Plain(Cow::Borrowed(t)));
     }
-    if text.chars().count() > MAX_PHONE_URI_CHARS {
+    checked_uri(text, field)
+}
+
+/// [`checked`] for a trimmed input in URI form.
+fn checked_uri<'a>(text: &'a str, field: &'static str) -> Result<Checked<'a>> {
+    if too_long(text, MAX_PHONE_URI_CHARS) {
         return Err(Error::invalid(field, "is too long"));
     }
-    if text.chars().any(char::is_control) {
+    if has_control(text) {
         return Err(Error::invalid(field, "contains control characters"));
     }
     match uri::unwrap(text) {
@@ -134,14 +139,15 @@ fn checked<'a>(input: &'a str, field: &'static str) -> Result<Checked<'a>> {
 /// The checks on a plain spelling: not empty, not too long, no control characters,
 /// ASCII only.
 fn plain<'a>(input: &'a str, field: &'static str) -> Result<&'a str> {
-    let text = input.trim();
+    // A plain spelling comes trimmed; the number of a URI may carry `%20`s.
+    let text = input.trim_ascii();
     if text.is_empty() {
         return Err(Error::invalid(field, "is not a phone number"));
     }
-    if text.chars().count() > MAX_PHONE_INPUT_CHARS {
+    if too_long(text, MAX_PHONE_INPUT_CHARS) {
         return Err(Error::invalid(field, "is too long"));
     }
-    if text.chars().any(char::is_control) {
+    if has_control(text) {
         return Err(Error::invalid(field, "contains control characters"));
     }
     // Phone numbers are written in ASCII. Refusing anything else before the parser sees
@@ -152,6 +158,21 @@ fn plain<'a>(input: &'a str, field: &'static str) -> Result<&'a str> {
         return Err(Error::invalid(field, "is not a phone number"));
     }
     Ok(text)
+}
+
+/// More than `max` characters (counted only when the bytes are more).
+fn too_long(text: &str, max: usize) -> bool {
+    text.len() > max && text.chars().count() > max
+}
+
+/// Whether the text holds a control character (`char::is_control`: U+0000–U+001F and
+/// U+007F–U+009F; the second range only outside ASCII).
+fn has_control(text: &str) -> bool {
+    // Without a short cut, so that the common case (none) compiles to a vector loop.
+    let c0 = text
+        .bytes()
+        .fold(false, |found, b| found | (b < 0x20) | (b == 0x7f));
+    c0 || (!text.is_ascii() && text.chars().any(char::is_control))
 }
 
 /// A cheap guess at the normalized form of a phone number, without libphonenumber:
@@ -170,15 +191,14 @@ pub(crate) fn phone_candidate(input: &str, region: PhoneRegion) -> Option<String
     if !uri::is_uri_form(text) {
         return guess(text, region);
     }
-    match checked(text, "phone_number").ok()? {
+    match checked_uri(text, "phone_number").ok()? {
         Checked::Plain(number) => guess(&number, region),
         Checked::WithContext { .. } => None,
     }
 }
 
-/// The guess of [`phone_candidate`] for a plain spelling.
+/// The guess of [`phone_candidate`] for a plain spelling, trimmed.
 fn guess(text: &str, region: PhoneRegion) -> Option<String> {
-    let text = text.trim();
     if text.len() > MAX_PHONE_INPUT_CHARS {
         return None;
     }
@@ -547,6 +567,12 @@ mod tests {
 
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
+
+        /// The byte test finds exactly the characters `char::is_control` does.
+        #[test]
+        fn the_control_character_test_agrees_with_the_standard_one(text in "\\PC*|[\\x00-\\x{ff}]{0,20}|.{0,5}") {
+            proptest::prop_assert_eq!(has_control(&text), text.chars().any(char::is_control));
+        }
 
         /// No input crashes normalization.
         #[test]

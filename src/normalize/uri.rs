@@ -56,13 +56,28 @@ const SCHEMES: [(&str, Scheme); 4] = [
 /// Whether the input is written as a URI or a name-addr, and so is unwrapped. Any
 /// other text goes to libphonenumber as it is, as before URIs were understood.
 pub(crate) fn is_uri_form(text: &str) -> bool {
-    text.starts_with('"') || text.contains('<') || scheme(text).is_some()
+    text.starts_with('"') || position(text, b'<').is_some() || scheme(text).is_some()
+}
+
+/// The position of the first `byte` (an ASCII delimiter): a plain loop, cheaper than a
+/// string search on the short parts of a caller id.
+fn position(text: &str, byte: u8) -> Option<usize> {
+    text.bytes().position(|b| b == byte)
 }
 
 fn scheme(text: &str) -> Option<(Scheme, &str)> {
+    let bytes = text.as_bytes();
+    // Most input is a number: no scheme starts with a digit or `+`.
+    if !bytes
+        .first()
+        .is_some_and(|b| matches!(b | 0x20, b's' | b't' | b'c'))
+    {
+        return None;
+    }
     SCHEMES.iter().find_map(|(prefix, scheme)| {
-        let head = text.get(..prefix.len())?;
-        head.eq_ignore_ascii_case(prefix)
+        let head = bytes.get(..prefix.len())?;
+        // The prefix ends with `:`, so the rest starts on a character boundary.
+        head.eq_ignore_ascii_case(prefix.as_bytes())
             .then(|| (*scheme, &text[prefix.len()..]))
     })
 }
@@ -76,14 +91,16 @@ pub(crate) fn unwrap(text: &str) -> Unwrapped<'_> {
         return Unwrapped::Bare(spec);
     };
     let user = match scheme {
-        Scheme::Tel => body.trim(),
-        Scheme::Client => return Unwrapped::NotNumber(decoded(body.trim())),
+        Scheme::Tel => body.trim_ascii(),
+        Scheme::Client => return Unwrapped::NotNumber(decoded(body.trim_ascii())),
         Scheme::Sip => sip_user(body),
     };
-    let mut parts = user.split(';');
-    let number = match parts.next().map(decoded) {
-        Some(Some(n)) => n,
-        _ => return Unwrapped::NotNumber(None),
+    let (number, parameters) = match position(user, b';') {
+        Some(at) => (&user[..at], &user[at + 1..]),
+        None => (user, ""),
+    };
+    let Some(number) = decoded(number) else {
+        return Unwrapped::NotNumber(None);
     };
     if !is_numeric(&number) {
         return Unwrapped::NotNumber(Some(number));
@@ -93,11 +110,11 @@ pub(crate) fn unwrap(text: &str) -> Unwrapped<'_> {
         context: None,
         extension: false,
     };
-    for parameter in parts {
+    for parameter in parameters.split(';').filter(|p| !p.is_empty()) {
         let (name, value) = parameter.split_once('=').unwrap_or((parameter, ""));
-        let name = name.trim();
+        let name = name.trim_ascii();
         if name.eq_ignore_ascii_case("phone-context") {
-            match decoded(value.trim()) {
+            match decoded(value.trim_ascii()) {
                 Some(context) => found.context = Some(context),
                 None => return Unwrapped::NotNumber(None),
             }
@@ -117,15 +134,15 @@ fn addr_spec(text: &str) -> Option<&str> {
     let rest = match text.strip_prefix('"') {
         Some(quoted) => {
             let end = closing_quote(quoted)?;
-            quoted[end + 1..].trim_start()
+            quoted[end + 1..].trim_ascii_start()
         }
         None => text,
     };
-    match rest.find('<') {
+    match position(rest, b'<') {
         Some(open) => {
             let inside = &rest[open + 1..];
-            let close = inside.find('>')?;
-            Some(inside[..close].trim())
+            let close = position(inside, b'>')?;
+            Some(inside[..close].trim_ascii())
         }
         None if rest.len() == text.len() => Some(text),
         None => None,
@@ -179,16 +196,22 @@ fn closing_quote(quoted: &str) -> Option<usize> {
 /// without `@` (`sip:+14155550192;user=phone`, seen from gateways) is read as a user
 /// part up to its URI parameters.
 fn sip_user(body: &str) -> &str {
-    let body = body.split('?').next().unwrap_or("");
-    match body.split_once('@') {
-        Some((userinfo, _host)) => userinfo.split(':').next().unwrap_or(""),
-        None => body.split(';').next().unwrap_or(""),
+    match position(body, b'@') {
+        // Headers come after the host.
+        Some(at) => {
+            let userinfo = &body[..at];
+            &userinfo[..position(userinfo, b':').unwrap_or(userinfo.len())]
+        }
+        None => body.split([';', '?']).next().unwrap_or(""),
     }
 }
 
 /// Percent-decodes (RFC 3986 §2.1: `%2B14155550192` is `+14155550192`); `None` when
 /// the bytes are not UTF-8.
 fn decoded(text: &str) -> Option<Cow<'_, str>> {
+    if position(text, b'%').is_none() {
+        return Some(Cow::Borrowed(text));
+    }
     percent_decode_str(text).decode_utf8().ok()
 }
 

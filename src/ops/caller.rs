@@ -3,9 +3,10 @@
 //!
 //! A known caller must cost what a resolve costs, so the number is not parsed here:
 //! the caller id goes to resolve as its phone number, where the lookup-first guess
-//! answers for a known caller (SIP and tel URIs included). Only when resolve refuses
-//! the number is the id classified further — a short code or a sender id then, or a
-//! BAD_REQUEST naming `from`. Withheld ids are recognized first, before any lookup.
+//! answers for a known caller (its URI taken off first). Only when resolve refuses the
+//! number is the id classified further — withheld, a short code or a sender id, or
+//! else a BAD_REQUEST naming `from`. No withheld value is a valid number, so this
+//! order gives the kinds [`classify_caller`](crate::classify_caller) gives.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -109,10 +110,8 @@ pub(crate) fn resolve_caller(
         (None, Some(to)) => Some(to.clone()),
         _ => None,
     };
-    if caller::is_withheld(&request.from) {
-        check_the_rest(request, agent_number.as_deref(), region)?;
-        return Ok(CallerResolved::without_contact(Caller::Withheld));
-    }
+    // No withheld value is a valid number (a test holds every one of them to that), so
+    // trying the number first answers as classify_caller does.
     let resolve_request = ResolveRequest {
         identifiers: IdentifierQuery::phone(request.from.clone()),
         name: request.name.clone(),
@@ -139,16 +138,23 @@ pub(crate) fn resolve_caller(
         Err(Error::InvalidField {
             field: "phone_number",
             reason,
-        }) => match caller::not_a_number(&request.from) {
-            Some(kind) => {
-                check_the_rest(request, agent_number.as_deref(), region)?;
-                Ok(CallerResolved::without_contact(kind))
+        }) => {
+            let kind = if caller::is_withheld(&request.from) {
+                Some(Caller::Withheld)
+            } else {
+                caller::not_a_number(&request.from)
+            };
+            match kind {
+                Some(kind) => {
+                    check_the_rest(request, agent_number.as_deref(), region)?;
+                    Ok(CallerResolved::without_contact(kind))
+                }
+                None => Err(Error::invalid(
+                    "from",
+                    caller_reason(&request.from, reason, region),
+                )),
             }
-            None => Err(Error::invalid(
-                "from",
-                caller_reason(&request.from, reason, region),
-            )),
-        },
+        }
         Err(Error::InvalidField {
             field: "agent_number",
             reason,
