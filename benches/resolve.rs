@@ -1,5 +1,6 @@
-//! The hot path against the floor: resolve (a known caller; a new one), find with full
-//! hydration, get by id and by a merged-away id. Each library bench has its floor next
+//! The hot path against the floor: resolve (a known caller — in E.164, formatted, as a
+//! SIP URI, through resolve-caller; a new one), find with full hydration, get by id and
+//! by a merged-away id. Each library bench has its floor next
 //! to it: the same rows read or written by hand with raw rusqlite and cached
 //! statements, on the same file, schema and pragmas. The report divides the two.
 //!
@@ -11,7 +12,7 @@ mod support;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use contactstore::{ContactStore, IdentifierQuery, Org, ResolveRequest};
+use contactstore::{CallerRequest, ContactStore, IdentifierQuery, Org, ResolveRequest};
 use criterion::{criterion_group, criterion_main, Criterion};
 use rusqlite::{Connection, OptionalExtension, Row};
 use serde_json::Value;
@@ -198,6 +199,11 @@ fn floor_create(conn: &Connection, phone: &str, email: &str) {
 
 // ---------------------------------------------------------------------------------
 
+/// A SIP `From` header as a trunk delivers it for a caller's E.164 number.
+fn sip_from(e164: &str) -> String {
+    format!("\"Caller\" <sip:{e164}@example.sip.twilio.com;user=phone>;tag=9fxced76sl")
+}
+
 /// Calls `f` on the items in turn, wrapping around.
 fn cycle<'a, T, R>(items: &'a [T], mut f: impl FnMut(&T) -> R + 'a) -> impl FnMut() -> R + 'a {
     let mut k = 0;
@@ -249,14 +255,39 @@ fn resolve_hits(c: &mut Criterion, n: u64, org: &Org<'_>, raw: &Connection) {
     group.bench_function("library_formatted", |b| {
         b.iter(cycle(&human, |r| org.resolve(r).unwrap()))
     });
-    // A spelling the lookup-first guess does not cover: every call parses it in full.
-    // Against library_formatted, what the guess saves.
+    // A spelling the lookup-first guess does not cover (the US international prefix):
+    // every call parses it in full. Against library_formatted, what the guess saves.
     let unguessed: Vec<ResolveRequest> = hits
         .iter()
-        .map(|&i| ResolveRequest::phone(format!("tel:{}", phone(i))))
+        .map(|&i| ResolveRequest::phone(format!("011 {}", &phone(i)[1..])))
         .collect();
     group.bench_function("library_unguessed", |b| {
         b.iter(cycle(&unguessed, |r| org.resolve(r).unwrap()))
+    });
+    // A known caller as telephony delivers it: a SIP URI (unwrapped before the guess),
+    // and the same through resolve-caller (classification first). Against
+    // library_e164, what the URI and the caller kinds cost.
+    let sip: Vec<String> = hits.iter().map(|&i| sip_from(&phone(i))).collect();
+    let sip_requests: Vec<ResolveRequest> = sip.iter().map(ResolveRequest::phone).collect();
+    let callers: Vec<CallerRequest> = sip.iter().map(CallerRequest::new).collect();
+    {
+        let by_sip = org.resolve_caller(&callers[0]).unwrap();
+        assert_eq!(
+            by_sip.contact.unwrap().id,
+            floor_lookup(raw, 1, &phones[0]).unwrap().id
+        );
+        assert!(!org.resolve(&sip_requests[0]).unwrap().created);
+    }
+    group.bench_function("library_sip_uri", |b| {
+        b.iter(cycle(&sip_requests, |r| org.resolve(r).unwrap()))
+    });
+    group.bench_function("library_resolve_caller_sip", |b| {
+        b.iter(cycle(&callers, |r| org.resolve_caller(r).unwrap()))
+    });
+    // Classification alone (pure: a number is parsed in full, no lookup).
+    let region = contactstore::PhoneRegion::default();
+    group.bench_function("classify_caller_sip", |b| {
+        b.iter(cycle(&sip, |s| contactstore::classify_caller(s, region)))
     });
     group.finish();
 

@@ -50,6 +50,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod caller;
 pub mod envelope;
 mod error;
 pub mod limits;
@@ -63,6 +64,7 @@ mod storage;
 mod store;
 mod timestamp;
 
+pub use caller::{classify_caller, Caller};
 pub use error::{Error, ErrorCode, Result, StorageError};
 pub use model::{
     Call, Change, ChangeKind, ChangePage, Channel, Contact, ContactDetails, Direction, Entity,
@@ -70,11 +72,13 @@ pub use model::{
     Memory, MemoryContext, MemoryRecord, MemoryScope, Message, MigrationFinding, MoveCounts,
     NewCall, NewSmsConversation, OpenItem, OpenedMemory, Priority, Role, SmsConversation,
 };
+pub use ops::caller::{CallerRequest, CallerResolved};
 pub use ops::erase::Erased;
 pub use ops::identify::IdentifierQuery;
 pub use ops::list::{ContactPage, ListOptions, ListedContact, OffsetPage, Pagination};
 pub use ops::merge::Merged;
 pub use ops::resolve::{Conflict, ResolveRequest, Resolved};
+pub use ops::suggest::{MergeSuggestion, MergeSuggestions, SuggestOptions};
 pub use ops::transfer::{
     ExportSummary, ImportOptions, ImportProgress, ImportSummary, LineError, OnConflict,
 };

@@ -33,6 +33,10 @@ pub const MAX_JSON_DEPTH: usize = 64;
 /// Longest phone input looked at. Real numbers with formatting fit in well under this;
 /// anything longer is refused before the (comparatively slow) parser sees it.
 pub const MAX_PHONE_INPUT_CHARS: usize = 64;
+/// Longest phone input in URI form looked at, display name and parameters included
+/// (`"Sarah Chen" <sip:+14155550192@pbx.example.com;user=phone>;tag=…`). The number
+/// inside it is held to [`MAX_PHONE_INPUT_CHARS`].
+pub const MAX_PHONE_URI_CHARS: usize = 256;
 /// Longest email address kept (RFC 5321's path limit, as the contract says).
 pub const MAX_EMAIL_CHARS: usize = 254;
 /// Longest external id, in characters.
@@ -52,6 +56,16 @@ pub const MAX_OFFSET_PAGE_SIZE: usize = 200;
 pub const DEFAULT_CHANGES_PAGE_SIZE: usize = 1_000;
 /// Largest page of the change log.
 pub const MAX_CHANGES_PAGE_SIZE: usize = 10_000;
+/// Suggestions listed by `suggest_merges` when no limit is asked for.
+pub const DEFAULT_SUGGESTIONS: usize = 50;
+/// Most suggestions `suggest_merges` lists.
+pub const MAX_SUGGESTIONS: usize = 1_000;
+/// Largest group of contacts sharing one blocking key that `suggest_merges` compares
+/// pair by pair (a larger group is a key too common to tell people apart, and would
+/// cost its size squared).
+pub const MAX_SUGGESTION_BLOCK: usize = 200;
+/// Contacts `suggest_merges` reads in one statement while it streams an org.
+pub const SUGGESTION_READ_PAGE: usize = 10_000;
 /// At most this many line errors are kept in an import summary (all are counted).
 pub const MAX_REPORTED_ERRORS: usize = 1_000;
 /// Longest import line accepted, in bytes.
@@ -261,6 +275,22 @@ fn compact_len(value: &JsonObject) -> usize {
     // Writing a map of JSON values to a counter cannot fail.
     let _ = serde_json::to_writer(&mut count, value);
     count.0
+}
+
+/// Checks the number of suggestions asked for.
+pub(crate) fn suggestion_limit(limit: usize) -> Result<usize> {
+    if limit == 0 || limit > MAX_SUGGESTIONS {
+        return Err(Error::invalid("limit", "must be between 1 and 1000"));
+    }
+    Ok(limit)
+}
+
+/// Checks a lowest score: a number in 0..=1.
+pub(crate) fn score(score: f64, field: &'static str) -> Result<f64> {
+    if !(0.0..=1.0).contains(&score) {
+        return Err(Error::invalid(field, "must be between 0 and 1"));
+    }
+    Ok(score)
 }
 
 #[cfg(test)]

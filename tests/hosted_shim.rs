@@ -805,7 +805,7 @@ fn the_openapi_document_lists_every_route_the_server_answers() {
             assert_eq!(status, 401, "{method} {path}: {v}");
         }
     }
-    assert_eq!(operations, 25, "{:?}", paths.keys().collect::<Vec<_>>());
+    assert_eq!(operations, 27, "{:?}", paths.keys().collect::<Vec<_>>());
 }
 
 #[test]
@@ -883,4 +883,122 @@ fn history_extensions_preview_unmerge_and_page_the_change_log() {
         .unwrap()
         .iter()
         .all(|c| c["org_id"] == "globex"));
+}
+
+#[test]
+fn callers_resolve_as_telephony_delivers_them_and_suggestions_never_write() {
+    let shim = Shim::start();
+    let known = contact(&shim, ACME, "+14155550192");
+    // A SIP From header reaches the contact stored from the E.164 spelling.
+    let (status, v) = shim.post_json(
+        "/x/v1/callers/resolve",
+        ACME,
+        json!({"from": "\"Sarah\" <sip:+14155550192@sip.twilio.com;user=phone>", "to": "+14155550100"}),
+    );
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(
+        v["data"]["caller"],
+        json!({"kind": "number", "phone_number": "+14155550192"})
+    );
+    assert_eq!(v["data"]["contact"]["id"], known.as_str());
+    assert_eq!(v["data"]["created"], false);
+    // The same number in another org is a new contact there.
+    let (_, other) = shim.post_json(
+        "/x/v1/callers/resolve",
+        GLOBEX,
+        json!({"from": "tel:+14155550192"}),
+    );
+    assert_eq!(other["data"]["created"], true, "{other}");
+    assert_ne!(other["data"]["contact"]["id"], known.as_str());
+    // Withheld, short code and sender id: a kind, no contact, nothing written.
+    let before = dump(&shim.db.path);
+    for (from, kind) in [
+        ("anonymous", json!({"kind": "withheld"})),
+        ("+266696687", json!({"kind": "withheld"})),
+        ("72975", json!({"kind": "short_code", "code": "72975"})),
+        (
+            "AMAZON",
+            json!({"kind": "alphanumeric", "sender": "AMAZON"}),
+        ),
+    ] {
+        let (status, v) = shim.post_json("/x/v1/callers/resolve", ACME, json!({"from": from}));
+        assert_eq!(status, 200, "{from}: {v}");
+        assert_eq!(v["data"]["caller"], kind, "{from}");
+        assert!(v["data"]["contact"].is_null(), "{from}: {v}");
+    }
+    assert_eq!(
+        dump(&shim.db.path),
+        before,
+        "a caller without a number wrote"
+    );
+    // An invalid caller id names the field, never the value.
+    let (status, v) = shim.post_json(
+        "/x/v1/callers/resolve",
+        ACME,
+        json!({"from": "sip:alice@example.com"}),
+    );
+    assert_eq!(status, 400, "{v}");
+    let (code, message) = failure(&v);
+    assert_eq!(code, "BAD_REQUEST");
+    assert!(message.starts_with("Invalid from"), "{message}");
+    assert!(!message.contains("alice"), "{message}");
+    bad_bodies_change_nothing(
+        &shim,
+        &[
+            ("POST", "/x/v1/callers/resolve", "{}"),
+            ("POST", "/x/v1/callers/resolve", r#"{"from": 14155550192}"#),
+            (
+                "POST",
+                "/x/v1/callers/resolve",
+                r#"{"from": "secret", "to": "secret"}"#,
+            ),
+            ("POST", "/x/v1/callers/resolve", "[secret]"),
+        ],
+    );
+
+    // Two spellings of one person: suggested, with reasons; nothing written.
+    let (_, a) = shim.post_json(
+        "/v1/contacts/resolve",
+        ACME,
+        json!({"email": "sarah.chen@example.com", "name": "Sarah Chen"}),
+    );
+    let (_, b) = shim.post_json(
+        "/v1/contacts/resolve",
+        ACME,
+        json!({"email": "sarah.chen@example.org", "name": "Sarah Chen"}),
+    );
+    let before = dump(&shim.db.path);
+    let (status, v) = shim.get(
+        "/x/v1/contacts/merge-suggestions?limit=10&min_score=0",
+        Some(ACME),
+    );
+    assert_eq!(status, 200, "{v}");
+    let ids = [
+        a["data"]["contact"]["id"].as_str().unwrap(),
+        b["data"]["contact"]["id"].as_str().unwrap(),
+    ];
+    let pair = v["data"]["suggestions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| {
+            ids.contains(&s["primary_id"].as_str().unwrap())
+                && ids.contains(&s["duplicate_id"].as_str().unwrap())
+        })
+        .unwrap_or_else(|| panic!("the pair is not suggested: {v}"));
+    assert!(!pair["reasons"].as_array().unwrap().is_empty());
+    assert_eq!(dump(&shim.db.path), before, "suggestions wrote");
+    // Another org's contacts are never suggested.
+    let (_, globex) = shim.get("/x/v1/contacts/merge-suggestions", Some(GLOBEX));
+    let all = globex["data"]["suggestions"].as_array().unwrap();
+    assert!(all
+        .iter()
+        .all(|s| !ids.contains(&s["primary_id"].as_str().unwrap())));
+    for query in ["limit=0", "limit=1001", "min_score=2", "min_score=x"] {
+        let (status, v) = shim.get(
+            &format!("/x/v1/contacts/merge-suggestions?{query}"),
+            Some(ACME),
+        );
+        assert_eq!(status, 400, "{query}: {v}");
+    }
 }

@@ -1,5 +1,6 @@
 //! The lookup-first phone fast path gives the same answers as parsing every input with
-//! libphonenumber: for find (which contact, or none, or BAD_REQUEST) and for resolve.
+//! libphonenumber: for find (which contact, or none, or BAD_REQUEST) and for resolve —
+//! for plain spellings and for the URI forms the guess unwraps.
 
 use std::collections::BTreeMap;
 
@@ -8,7 +9,7 @@ use contactstore::{
 };
 use proptest::prelude::*;
 
-fn spellings() -> impl Strategy<Value = String> {
+fn plain_spellings() -> impl Strategy<Value = String> {
     prop_oneof![
         "\\+1[2-9][0-9]{2}[2-9][0-9]{6}",
         "\\+[1-9][0-9]{7,14}",
@@ -17,6 +18,29 @@ fn spellings() -> impl Strategy<Value = String> {
         "\\+1 ?[0-9]{3} ?[0-9]{3} ?[0-9]{4}",
         "[+]?[0-9 ().-]{0,16}",
     ]
+}
+
+/// Plain spellings, and the same in the URI forms telephony delivers (SIP with and
+/// without a display name, percent-encoded, tel), which the guess unwraps too.
+fn spellings() -> impl Strategy<Value = String> {
+    let wrappers = vec![
+        "{}",
+        "{}",
+        "sip:{}@sip.twilio.com",
+        "\"Sarah\" <sip:{}@pbx.example.com;user=phone>;tag=1a2b",
+        "<sip:{}@10.0.0.7:5060>",
+        "sips:{}:pw@gw.example.com;transport=tls",
+        "tel:{}",
+        "tel:{};phone-context=+1",
+        "sip:{};ext=12@pbx",
+    ];
+    (plain_spellings(), proptest::sample::select(wrappers)).prop_map(|(number, wrapper)| {
+        if wrapper == "{}" {
+            number
+        } else {
+            wrapper.replace("{}", &number.replace(' ', "%20"))
+        }
+    })
 }
 
 proptest! {

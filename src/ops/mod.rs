@@ -3,6 +3,7 @@
 //! [`Tx`]: crate::storage::Tx
 
 pub(crate) mod activity;
+pub(crate) mod caller;
 pub(crate) mod changes;
 pub(crate) mod erase;
 pub(crate) mod fold;
@@ -15,6 +16,7 @@ pub(crate) mod resolve;
 pub(crate) mod scope;
 pub(crate) mod snapshot;
 pub(crate) mod split;
+pub(crate) mod suggest;
 pub(crate) mod transfer;
 pub(crate) mod unmerge;
 pub(crate) mod update;

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::identify::{IdentifierQuery, Identifiers};
+use super::lookup::Wanted;
 use super::{changes, memory, scope};
 use crate::error::Result;
 use crate::limits;
@@ -157,14 +158,29 @@ impl Plan {
 
 /// Resolves in one org: see the module's documentation and [`crate::Org::resolve`].
 pub(crate) fn resolve(db: &Db, org: &str, request: &ResolveRequest) -> Result<Resolved> {
+    resolve_with_identifiers(db, org, request).map(|(resolved, _)| resolved)
+}
+
+/// As [`resolve`], and the request's identifiers as normalized (a phone number's
+/// guess confirmed or parsed), strongest first.
+pub(crate) fn resolve_with_identifiers(
+    db: &Db,
+    org: &str,
+    request: &ResolveRequest,
+) -> Result<(Resolved, Wanted)> {
     let mut input = Valid::new(request, db.settings().region)?;
+    let resolved = resolve_valid(db, org, &mut input)?;
+    Ok((resolved, input.ids.wanted))
+}
+
+fn resolve_valid(db: &Db, org: &str, input: &mut Valid<'_>) -> Result<Resolved> {
     // One identifier and no memory scope: a known caller's plan is one statement, which
     // is a consistent snapshot by itself, so no read transaction is opened around it.
     // (A plan that writes is made again under the write lock below in any case.)
     let optimistic = if input.ids.wanted.len() == 1 && input.scope.is_none() {
-        db.read_one(|tx| plan(tx, org, &mut input))?
+        db.read_one(|tx| plan(tx, org, input))?
     } else {
-        db.read(|tx| plan(tx, org, &mut input))?
+        db.read(|tx| plan(tx, org, input))?
     };
     if !optimistic.writes() {
         if let Plan::Existing {
@@ -179,8 +195,8 @@ pub(crate) fn resolve(db: &Db, org: &str, request: &ResolveRequest) -> Result<Re
         }
     }
     db.write(|tx| {
-        let plan = plan(tx, org, &mut input)?;
-        apply(tx, org, &input, plan)
+        let plan = plan(tx, org, input)?;
+        apply(tx, org, input, plan)
     })
 }
 

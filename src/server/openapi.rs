@@ -51,6 +51,8 @@ use crate::limits;
         routes::history::changes,
         routes::history::merge_preview,
         routes::history::unmerge,
+        routes::callers::resolve_caller,
+        routes::callers::merge_suggestions,
     ),
     components(schemas(Failure))
 )]
@@ -133,7 +135,7 @@ fn complete(doc: &mut Value) {
 /// A phone number in any usual spelling (validated with libphonenumber; the format
 /// names it for generators).
 fn phone() -> Value {
-    json!({"type": "string", "format": "phone-number", "maxLength": limits::MAX_PHONE_INPUT_CHARS})
+    json!({"type": "string", "format": "phone-number", "maxLength": limits::MAX_PHONE_URI_CHARS})
 }
 
 /// Text the library keeps as a key: not blank, no control characters, bounded.
@@ -258,6 +260,14 @@ fn constrain_requests(schemas: &mut Value) {
         p["summary"] = nullable(text());
         p["metadata"] = bounded_object(limits::MAX_METADATA_BYTES, false);
     }
+    let caller = &mut schemas["CallerRequest"]["properties"];
+    caller["from"] = json!({"type": "string", "format": "phone-number",
+        "maxLength": limits::MAX_PHONE_URI_CHARS,
+        "description": "The caller id as delivered: a number in any spelling, a SIP or tel URI, a withheld value, a short code or a sender id."});
+    caller["to"] = nullable(phone());
+    caller["persona_id"] = nullable(key(limits::MAX_PERSONA_ID_CHARS));
+    caller["name"] = name();
+    caller["metadata"] = bounded_object(limits::MAX_METADATA_BYTES, true);
     schemas["NewCall"]["properties"]["duration_seconds"] =
         json!({"type": ["integer", "null"], "minimum": 0, "maximum": i64::MAX});
     schemas["NewSmsConversation"]["properties"]["message_count"] =

@@ -52,6 +52,23 @@ pub(crate) struct PageQuery<'a> {
     pub limit: usize,
 }
 
+/// A contact's name and creation time, for a streaming read of an org in id order
+/// (merge suggestions): what tells people apart, without metadata or memory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct NamedContact {
+    pub id: String,
+    pub name: Option<String>,
+    pub created_at: Timestamp,
+}
+
+/// An identifier of a contact, read with others of a range of contacts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ContactIdentifier {
+    pub contact_id: String,
+    pub kind: IdentifierType,
+    pub value: String,
+}
+
 /// The columns of a memory that its writes change.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct MemoryRow {
@@ -106,6 +123,14 @@ pub(crate) trait ContactRows {
     fn contacts_at_offset(&self, org: &str, offset: u64, limit: usize) -> Result<Vec<Contact>>;
     /// How many contacts the org has.
     fn count_contacts(&self, org: &str) -> Result<u64>;
+    /// Up to `limit` contacts with an id after `after_id` (`""` for the first), in id
+    /// order: names and creation times only.
+    fn named_contacts_after(
+        &self,
+        org: &str,
+        after_id: &str,
+        limit: usize,
+    ) -> Result<Vec<NamedContact>>;
 }
 
 /// The `identifier` table.
@@ -132,6 +157,14 @@ pub(crate) trait IdentifierRows {
         after: &ListPosition,
         last: &ListPosition,
     ) -> Result<Vec<Identifier>>;
+    /// The identifiers of the contacts whose id is in (`after_id`, `last_id`], by
+    /// contact id (read from the contact index alone).
+    fn identifiers_of_id_range(
+        &self,
+        org: &str,
+        after_id: &str,
+        last_id: &str,
+    ) -> Result<Vec<ContactIdentifier>>;
     fn has_primary(&self, org: &str, contact_id: &str, kind: IdentifierType) -> Result<bool>;
     fn count_identifiers(&self, org: &str, contact_id: &str) -> Result<u64>;
     fn insert_identifier(&self, org: &str, identifier: &Identifier) -> Result<()>;

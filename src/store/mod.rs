@@ -17,11 +17,13 @@ use crate::limits;
 use crate::model::{
     ActivityKind, Call, Contact, ContactDetails, NewCall, NewSmsConversation, SmsConversation,
 };
+use crate::ops::caller::{self, CallerRequest, CallerResolved};
 use crate::ops::erase::{self, Erased};
 use crate::ops::identify::IdentifierQuery;
 use crate::ops::list::{self, ContactPage, ListOptions, OffsetPage};
 use crate::ops::merge::{self, Merged};
 use crate::ops::resolve::{self, ResolveRequest, Resolved};
+use crate::ops::suggest::{self, MergeSuggestions, SuggestOptions};
 use crate::ops::transfer::{self, ExportSummary, ImportOptions, ImportProgress, ImportSummary};
 use crate::ops::update::{self, ContactPatch, ContactUpdate};
 use crate::ops::{activity, lookup};
@@ -160,6 +162,38 @@ impl<'s> Org<'s> {
     /// (nothing is written); [`Error::Storage`](crate::Error::Storage) if the database fails.
     pub fn resolve(&self, request: &ResolveRequest) -> Result<Resolved> {
         resolve::resolve(&self.store.db, &self.org_id, request)
+    }
+
+    /// Resolves a caller id as telephony delivers it (contract §9): the id is
+    /// classified ([`classify_caller`](crate::classify_caller)); a number — in any
+    /// spelling or URI form — is resolved as [`Org::resolve`] does, with the memory
+    /// scoped by `persona_id`, else by `to` as the agent number; a withheld id, a short
+    /// code or a sender id is answered with its kind, no contact, and nothing written.
+    ///
+    /// ```
+    /// use contactstore::{Caller, CallerRequest, ContactStore};
+    /// let store = ContactStore::open_in_memory()?;
+    /// let org = store.org("acme")?;
+    /// let first = org.resolve_caller(&CallerRequest::new("(415) 555-0192").to("+14155550100"))?;
+    /// assert!(first.created);
+    /// let again = org.resolve_caller(&CallerRequest::new(
+    ///     "\"Sarah\" <sip:+14155550192@sip.twilio.com;user=phone>;tag=8d1f"))?;
+    /// assert_eq!(again.contact.unwrap().id, first.contact.unwrap().id);
+    /// assert_eq!(again.caller, Caller::Number { phone_number: "+14155550192".into() });
+    ///
+    /// let withheld = org.resolve_caller(&CallerRequest::new("anonymous"))?;
+    /// assert_eq!((withheld.caller, withheld.contact), (Caller::Withheld, None));
+    /// # Ok::<(), contactstore::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::InvalidField`](crate::Error::InvalidField) naming `from` for a caller id
+    /// that is none of the kinds (garbage, an invalid number, an extension, a URI without
+    /// a number), `to` for an invalid agent number, or the field of an invalid name,
+    /// persona id or metadata; [`Error::Storage`](crate::Error::Storage) if the
+    /// database fails. Nothing is written on error.
+    pub fn resolve_caller(&self, request: &CallerRequest) -> Result<CallerResolved> {
+        caller::resolve_caller(&self.store.db, &self.org_id, request)
     }
 
     /// The contact reached by the identifiers (external_id > phone_number > email),
@@ -313,6 +347,39 @@ impl<'s> Org<'s> {
             primary_id,
             duplicate_id,
         )
+    }
+
+    /// Pairs of contacts that are probably one person, highest score first, each with
+    /// a score in 0..1 and the evidence in words. Never writes: merge the pairs you
+    /// agree with ([`Org::merge`]). The primary of a pair is the older contact.
+    ///
+    /// Evidence for: emails a provider delivers to one mailbox (Gmail's dots and
+    /// `+tags`, …), a number stored under another country code, the same name (worth
+    /// more the rarer it is), diminutives and typos of it, an organization in common,
+    /// a phone on one contact and an email on the other. Against: different first
+    /// names (family members, a shared office line), different numbers, suffixes or
+    /// external ids.
+    ///
+    /// ```
+    /// use contactstore::{ContactStore, IdentifierQuery, ResolveRequest, SuggestOptions};
+    /// let store = ContactStore::open_in_memory()?;
+    /// let org = store.org("acme")?;
+    /// let call = org.resolve(&ResolveRequest {
+    ///     identifiers: IdentifierQuery::email("sarah.chen@gmail.com"),
+    ///     name: Some("Sarah Chen".into()), ..Default::default() })?;
+    /// let form = org.resolve(&ResolveRequest::email("SarahChen+orders@gmail.com"))?;
+    /// let found = org.suggest_merges(&SuggestOptions::default())?;
+    /// assert_eq!(found.suggestions.len(), 1);
+    /// assert_eq!(found.suggestions[0].primary_id, call.contact.id);
+    /// assert_eq!(found.suggestions[0].duplicate_id, form.contact.id);
+    /// # Ok::<(), contactstore::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::InvalidField`](crate::Error::InvalidField) for a limit outside 1..=1000
+    /// or a `min_score` outside 0..=1; [`Error::Storage`](crate::Error::Storage).
+    pub fn suggest_merges(&self, options: &SuggestOptions) -> Result<MergeSuggestions> {
+        suggest::suggest(&self.store.db, &self.org_id, options)
     }
 
     /// Erases a contact and everything that names it — identifiers, memories and their

@@ -2,7 +2,8 @@
 
 The document names the format of phone fields ``phone-number``: a number
 libphonenumber accepts. Values are drawn from ``phone_numbers.txt`` — the metadata's
-own example numbers, kept in step by a Rust test — in the spellings callers send.
+own example numbers, kept in step by a Rust test — in the spellings callers send,
+SIP and tel URIs included.
 """
 
 from pathlib import Path
@@ -22,6 +23,9 @@ def _spellings(number: str) -> list[str]:
     spellings = [number, digits]
     if number.startswith("+"):
         spellings.append(f"tel:{digits}")
+        # As a SIP trunk delivers a caller: a URI, bare or in angle brackets.
+        spellings.append(f"sip:{digits}@trunk.example.com")
+        spellings.append(f"<sips:{digits}@trunk.example.com;user=phone>")
     return spellings
 
 

@@ -9,6 +9,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 mod activity;
+mod caller;
 mod contact;
 mod history;
 mod memory;
@@ -17,13 +18,14 @@ mod serve;
 mod transfer;
 
 use activity::{CallCommand, SmsCommand};
+use caller::{ResolveCallerArgs, SuggestArgs};
 use contact::{IdentifierArgs, ListArgs, ResolveArgs, UpdateArgs};
 use memory::MemoryCommand;
 
 use contactstore::envelope::Envelope;
 use contactstore::{
-    ContactStore, Error, ErrorCode, ImportOptions, JsonObject, OnConflict, PhoneRegion, Settings,
-    Timestamp,
+    classify_caller, ContactStore, Error, ErrorCode, ImportOptions, JsonObject, OnConflict,
+    PhoneRegion, Settings, Timestamp,
 };
 use serde::Serialize;
 use serde_json::Value;
@@ -73,6 +75,21 @@ enum Command {
     /// unknown identifiers are attached, an empty name is filled, missing metadata
     /// keys are added.
     Resolve(ResolveArgs),
+    /// Say what a caller id is, without opening the database: a number (with its
+    /// E.164 form), withheld, a short code, an alphanumeric sender id, or invalid.
+    /// Always exit 0.
+    ClassifyCaller {
+        /// The caller id as delivered (a number, a SIP or tel URI, "anonymous", …).
+        #[arg(allow_hyphen_values = true)]
+        raw: String,
+    },
+    /// Resolve a caller id as telephony delivers it: a number is resolved (found or
+    /// created, as resolve does); a withheld id, short code or sender id is answered
+    /// with its kind and no contact, writing nothing; anything else is a bad request.
+    ResolveCaller(ResolveCallerArgs),
+    /// List pairs of contacts that are probably one person, highest score first, each
+    /// with the evidence found. Never writes; merge what you agree with.
+    SuggestMerges(SuggestArgs),
     /// Show the contact owning these identifiers (external id > phone > email), with
     /// its identifiers and memories; data is null when none matches.
     Find(IdentifierArgs),
@@ -204,6 +221,15 @@ fn run(cli: &Cli) -> Result<(), Error> {
         Command::Resolve(args) => {
             let request = args.request()?;
             print_success(store()?.org(one_org(cli)?)?.resolve(&request)?)
+        }
+        Command::ClassifyCaller { raw } => print_success(classify_caller(raw, region)),
+        Command::ResolveCaller(args) => {
+            let request = args.request()?;
+            print_success(store()?.org(one_org(cli)?)?.resolve_caller(&request)?)
+        }
+        Command::SuggestMerges(args) => {
+            let options = args.options();
+            print_success(store()?.org(one_org(cli)?)?.suggest_merges(&options)?)
         }
         Command::Find(args) => {
             let found = store()?.org(one_org(cli)?)?.find(&args.query())?;

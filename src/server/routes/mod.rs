@@ -3,6 +3,7 @@
 //! and the mapping of every outcome to a status code and an envelope.
 
 pub(crate) mod answers;
+pub(crate) mod callers;
 pub(crate) mod contacts;
 pub(crate) mod extensions;
 pub(crate) mod history;
@@ -67,6 +68,7 @@ pub(crate) fn router(app: Arc<App>, extra: Router<Arc<App>>) -> Router {
         )
         .merge(extensions::routes())
         .merge(history::routes())
+        .merge(callers::routes())
         .merge(extra)
         .fallback(unknown_path)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

@@ -8,7 +8,7 @@ use rusqlite::Row;
 use super::{json_column, SqliteTx};
 use crate::error::Result;
 use crate::model::{to_json, Contact};
-use crate::storage::{ContactRows, PageQuery};
+use crate::storage::{ContactRows, NamedContact, PageQuery};
 use crate::timestamp::Timestamp;
 
 const CONTACT_BY_ID: &str = "SELECT * FROM contact WHERE org_id = ?1 AND id = ?2";
@@ -35,6 +35,9 @@ const PAGE: &str = "SELECT * FROM contact \
 const PAGE_AT_OFFSET: &str = "SELECT * FROM contact WHERE org_id = ?1 \
      ORDER BY created_at, id LIMIT ?2 OFFSET ?3";
 const COUNT_CONTACTS: &str = "SELECT count(*) FROM contact WHERE org_id = ?1";
+/// Names and creation times in id order, a page at a time (merge suggestions).
+const NAMED_CONTACTS_AFTER: &str = "SELECT id, name, created_at FROM contact \
+     WHERE org_id = ?1 AND id > ?2 ORDER BY id LIMIT ?3";
 
 /// A contact from columns `first..first + 6` in the table's order: org_id, id, name,
 /// metadata, created_at, updated_at.
@@ -140,5 +143,23 @@ impl ContactRows for SqliteTx<'_> {
     fn count_contacts(&self, org: &str) -> Result<u64> {
         let n: Option<i64> = self.query_one(COUNT_CONTACTS, [org], |r| r.get(0))?;
         Ok(n.unwrap_or(0).max(0) as u64)
+    }
+    fn named_contacts_after(
+        &self,
+        org: &str,
+        after_id: &str,
+        limit: usize,
+    ) -> Result<Vec<NamedContact>> {
+        self.query_all(
+            NAMED_CONTACTS_AFTER,
+            (org, after_id, i64::try_from(limit).unwrap_or(i64::MAX)),
+            |r| {
+                Ok(NamedContact {
+                    id: r.get(0)?,
+                    name: r.get(1)?,
+                    created_at: r.get(2)?,
+                })
+            },
+        )
     }
 }

@@ -8,7 +8,7 @@ use super::contacts::contact_from_row;
 use super::{kind_code, kind_of_code, SqliteTx};
 use crate::error::Result;
 use crate::model::{Contact, Identifier, IdentifierType};
-use crate::storage::{IdentifierRows, ListPosition, Owner};
+use crate::storage::{ContactIdentifier, IdentifierRows, ListPosition, Owner};
 
 const OWNER: &str = "SELECT contact_id, is_primary FROM identifier \
      WHERE org_id = ?1 AND identifier_type = ?2 AND identifier_value = ?3";
@@ -21,6 +21,11 @@ const IDENTIFIERS_OF_CONTACT: &str = "SELECT * FROM identifier \
 const IDENTIFIERS_BETWEEN: &str = "SELECT i.* \
      FROM contact c JOIN identifier i ON i.org_id = c.org_id AND i.contact_id = c.id \
      WHERE c.org_id = ?1 AND (c.created_at, c.id) > (?2, ?3) AND (c.created_at, c.id) <= (?4, ?5)";
+/// The identifiers of a range of contact ids, walking the contact index (which holds
+/// the whole key, so the table itself is not read).
+const IDENTIFIERS_OF_ID_RANGE: &str = "SELECT contact_id, identifier_type, identifier_value \
+     FROM identifier WHERE org_id = ?1 AND contact_id > ?2 AND contact_id <= ?3 \
+     ORDER BY contact_id";
 const HAS_PRIMARY: &str = "SELECT 1 FROM identifier \
      WHERE org_id = ?1 AND contact_id = ?2 AND identifier_type = ?3 AND is_primary = 1";
 const COUNT_IDENTIFIERS: &str =
@@ -115,6 +120,23 @@ impl IdentifierRows for SqliteTx<'_> {
             (org, after.created_at, &after.id, last.created_at, &last.id),
             identifier,
         )
+    }
+
+    fn identifiers_of_id_range(
+        &self,
+        org: &str,
+        after_id: &str,
+        last_id: &str,
+    ) -> Result<Vec<ContactIdentifier>> {
+        self.query_all(IDENTIFIERS_OF_ID_RANGE, (org, after_id, last_id), |r| {
+            let code: i64 = r.get(1)?;
+            Ok(ContactIdentifier {
+                contact_id: r.get(0)?,
+                kind: kind_of_code(code)
+                    .ok_or(rusqlite::Error::IntegralValueOutOfRange(1, code))?,
+                value: r.get(2)?,
+            })
+        })
     }
 
     fn has_primary(&self, org: &str, contact_id: &str, kind: IdentifierType) -> Result<bool> {

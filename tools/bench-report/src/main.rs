@@ -30,7 +30,10 @@ use contactstore::Timestamp;
 use serde_json::Value;
 
 /// The bench binaries the report runs.
-const BENCHES: [&str; 4] = ["resolve", "merge", "transfer", "list"];
+const BENCHES: [&str; 5] = ["resolve", "merge", "transfer", "list", "suggest"];
+/// Everything of an existing BENCHMARKS.md from this line on is kept as it is: figures
+/// measured by hand (peak memory of a command, say) that a run does not produce.
+const BY_HAND: &str = "<!-- measured by hand: kept by bench-report -->";
 /// Contacts per import iteration, at most (as in `benches/transfer.rs`).
 pub(crate) const IMPORT_CHUNK: u64 = 100_000;
 pub(crate) const README_BEGIN: &str = "<!-- benchmarks:begin (written by tools/bench-report) -->";
@@ -159,7 +162,14 @@ fn run(options: Options) -> Result<(), Failure> {
     let scale = scale::measure_at_scale(&cx, n)?;
 
     let report = report::render(&options, &cx, n, &date, &medians, &scale);
-    std::fs::write(&options.out, &report.document)?;
+    let mut document = report.document.clone();
+    if let Ok(previous) = std::fs::read_to_string(&options.out) {
+        if let Some(at) = previous.find(BY_HAND) {
+            document.push('\n');
+            document.push_str(&previous[at..]);
+        }
+    }
+    std::fs::write(&options.out, &document)?;
     eprintln!("wrote {}", options.out.display());
     if options.readme {
         report::quote_in_readme(&cx.manifest.join("README.md"), &report.summary)?;

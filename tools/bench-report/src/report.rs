@@ -52,6 +52,20 @@ const TIMED: &[Timed] = &[
         target: Target::MaxRatio(1.6),
     },
     Timed {
+        what: "resolve, known caller as a SIP `From` header, against the E.164 input",
+        group: "resolve_hit",
+        library: "library_sip_uri",
+        floor: "library_e164",
+        target: Target::MaxRatio(1.1),
+    },
+    Timed {
+        what: "resolve-caller, known caller as a SIP `From` header, against the E.164 resolve",
+        group: "resolve_hit",
+        library: "library_resolve_caller_sip",
+        floor: "library_e164",
+        target: Target::MaxRatio(1.1),
+    },
+    Timed {
         what: "resolve that creates a contact (phone + email)",
         group: "resolve_create",
         library: "library",
@@ -98,6 +112,13 @@ const TIMED: &[Timed] = &[
         group: "list_page",
         library: "library_late",
         floor: "floor_late",
+        target: Target::None,
+    },
+    Timed {
+        what: "suggest-merges over a generated org (floor: reading its names and identifiers)",
+        group: "suggest_merges",
+        library: "library",
+        floor: "floor",
         target: Target::None,
     },
 ];

@@ -3,15 +3,21 @@
 //!
 //! These are pure functions. Errors name the field and the reason, never the value.
 
+mod uri;
+
+use std::borrow::Cow;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use rlibphonenumber::enums::Region;
 use rlibphonenumber::{PhoneNumberFormat, PHONE_NUMBER_UTIL};
 
 use crate::error::{Error, Result};
-use crate::limits::{MAX_EMAIL_CHARS, MAX_EXTERNAL_ID_CHARS, MAX_PHONE_INPUT_CHARS};
+use crate::limits::{
+    MAX_EMAIL_CHARS, MAX_EXTERNAL_ID_CHARS, MAX_PHONE_INPUT_CHARS, MAX_PHONE_URI_CHARS,
+};
 use crate::model::IdentifierType;
 use crate::settings::PhoneRegion;
+pub(crate) use uri::{display_name, is_uri_form, unwrap as unwrap_uri, Unwrapped};
 
 /// Normalizes a value of the given type; `field` names it in errors.
 ///
@@ -39,18 +45,109 @@ pub fn identifier(
 
 /// Parses a phone number against `region` and returns it in E.164.
 ///
+/// Besides the usual spellings, a number may come in the URI forms telephony delivers:
+/// a SIP or SIPS URI whose user part is a number, with or without a display name and
+/// parameters (`sip:+14155550192@sip.twilio.com`, `"Sarah" <sip:+14155550192@host;user=phone>`,
+/// `sip:%2B14155550192@host`), or a `tel:` URI (`tel:+1-415-555-0192`,
+/// `tel:0791234567;phone-context=+41`). Each normalizes as the plain spelling does.
+///
+/// ```
+/// use contactstore::{normalize, PhoneRegion};
+/// let region = PhoneRegion::default();
+/// for spelling in ["(415) 555-0192", "sip:+14155550192@sip.twilio.com",
+///                  "\"Sarah\" <sip:+14155550192@pbx.example.com;user=phone>;tag=a73kszlfl"] {
+///     assert_eq!(normalize::phone(spelling, region, "phone_number").unwrap(), "+14155550192");
+/// }
+/// assert!(normalize::phone("sip:alice@example.com", region, "phone_number").is_err());
+/// ```
+///
 /// # Errors
 /// [`Error::InvalidField`] naming `field` for empty, over-long or non-numeric text,
-/// numbers that are invalid for their region, and numbers with an extension.
+/// numbers that are invalid for their region, numbers with an extension (`;ext=`,
+/// `;postd=`, `ext. 12`), and URIs that hold no number (`sip:alice@example.com`,
+/// `client:alice`).
 pub fn phone(input: &str, region: PhoneRegion, field: &'static str) -> Result<String> {
+    match checked(input, field)? {
+        Checked::Plain(text) => parse(&text, region.0, field),
+        Checked::WithContext { number, context } => {
+            // libphonenumber reads RFC 3966's phone-context itself.
+            parse(
+                &format!("tel:{number};phone-context={context}"),
+                region.0,
+                field,
+            )
+        }
+    }
+}
+
+/// A phone input that passed the checks before the parser.
+enum Checked<'a> {
+    /// Text for the parser as it is: a plain spelling, or the number of a URI.
+    Plain(Cow<'a, str>),
+    /// A local number of a URI and its `phone-context`.
+    WithContext {
+        number: Cow<'a, str>,
+        context: Cow<'a, str>,
+    },
+}
+
+/// The checks every phone input passes before it is parsed (or guessed at), and the
+/// number taken out of a URI form.
+fn checked<'a>(input: &'a str, field: &'static str) -> Result<Checked<'a>> {
     let text = input.trim();
     if text.is_empty() {
         return Err(Error::invalid(field, "must not be empty"));
     }
-    if text.chars().count() > MAX_PHONE_INPUT_CHARS {
+    if !uri::is_uri_form(text) {
+        return plain(text, field).map(|t| Checked::Plain(Cow::Borrowed(t)));
+    }
+    checked_uri(text, field)
+}
+
+/// [`checked`] for a trimmed input in URI form.
+fn checked_uri<'a>(text: &'a str, field: &'static str) -> Result<Checked<'a>> {
+    if too_long(text, MAX_PHONE_URI_CHARS) {
         return Err(Error::invalid(field, "is too long"));
     }
-    if text.chars().any(char::is_control) {
+    if has_control(text) {
+        return Err(Error::invalid(field, "contains control characters"));
+    }
+    match uri::unwrap(text) {
+        Unwrapped::Bare(inner) => plain(inner, field).map(|t| Checked::Plain(Cow::Borrowed(t))),
+        Unwrapped::NotNumber(_) => Err(Error::invalid(field, "is not a phone number")),
+        Unwrapped::Uri(found) => {
+            if found.extension {
+                return Err(Error::invalid(field, "must not include an extension"));
+            }
+            // Percent-decoding may have made any character: the number is checked as
+            // a plain spelling is.
+            let number = match found.number {
+                Cow::Borrowed(n) => Cow::Borrowed(plain(n, field)?),
+                Cow::Owned(n) => Cow::Owned(plain(&n, field)?.to_owned()),
+            };
+            match found.context {
+                None => Ok(Checked::Plain(number)),
+                Some(context) => {
+                    plain(&context, field)?;
+                    Ok(Checked::WithContext { number, context })
+                }
+            }
+        }
+    }
+}
+
+/// The checks on a plain spelling: not empty, not too long, no control characters,
+/// ASCII only.
+fn plain<'a>(input: &'a str, field: &'static str) -> Result<&'a str> {
+    // A plain spelling comes trimmed; the number of a URI may carry `%20`s.
+    let text = input.trim_ascii();
+    if text.is_empty() {
+        return Err(Error::invalid(field, "is not a phone number"));
+    }
+    if too_long(text, MAX_PHONE_INPUT_CHARS) {
+        return Err(Error::invalid(field, "is too long"));
+    }
+    if has_control(text) {
         return Err(Error::invalid(field, "contains control characters"));
     }
     // Phone numbers are written in ASCII. Refusing anything else before the parser sees
@@ -60,13 +157,30 @@ pub fn phone(input: &str, region: PhoneRegion, field: &'static str) -> Result<St
     if !text.is_ascii() {
         return Err(Error::invalid(field, "is not a phone number"));
     }
-    parse(text, region.0, field)
+    Ok(text)
+}
+
+/// More than `max` characters (counted only when the bytes are more).
+fn too_long(text: &str, max: usize) -> bool {
+    text.len() > max && text.chars().count() > max
+}
+
+/// Whether the text holds a control character (`char::is_control`: U+0000–U+001F and
+/// U+007F–U+009F; the second range only outside ASCII).
+fn has_control(text: &str) -> bool {
+    // Without a short cut, so that the common case (none) compiles to a vector loop.
+    let c0 = text
+        .bytes()
+        .fold(false, |found, b| found | (b < 0x20) | (b == 0x7f));
+    c0 || (!text.is_ascii() && text.chars().any(char::is_control))
 }
 
 /// A cheap guess at the normalized form of a phone number, without libphonenumber:
 /// input already in E.164 (`+14155550192`), or — in a region of the North American
 /// Numbering Plan (US, CA) — ten digits, or eleven starting with 1, written with only
-/// spaces, dots, dashes and parentheses (`(415) 555-0192`, `+1 415 555 0192`).
+/// spaces, dots, dashes and parentheses (`(415) 555-0192`, `+1 415 555 0192`). A URI
+/// form is unwrapped first (`sip:+14155550192@host`, `tel:+1-415-555-0192`), so a
+/// known caller arriving over SIP costs no parse either.
 ///
 /// The guess is only trusted when an identifier with exactly that value is already
 /// stored: stored values come out of [`phone`], which maps each of them to itself, and a
@@ -74,6 +188,17 @@ pub fn phone(input: &str, region: PhoneRegion, field: &'static str) -> Result<St
 /// same answer for the input. When the guess is not stored, callers must run [`phone`].
 pub(crate) fn phone_candidate(input: &str, region: PhoneRegion) -> Option<String> {
     let text = input.trim();
+    if !uri::is_uri_form(text) {
+        return guess(text, region);
+    }
+    match checked_uri(text, "phone_number").ok()? {
+        Checked::Plain(number) => guess(&number, region),
+        Checked::WithContext { .. } => None,
+    }
+}
+
+/// The guess of [`phone_candidate`] for a plain spelling, trimmed.
+fn guess(text: &str, region: PhoneRegion) -> Option<String> {
     if text.len() > MAX_PHONE_INPUT_CHARS {
         return None;
     }
@@ -197,6 +322,22 @@ mod tests {
         PhoneRegion::default()
     }
 
+    /// The URI forms a number arrives in (`{}` is the number), and the plain spelling.
+    const WRAPPERS: [&str; 12] = [
+        "{}",
+        "sip:{}@sip.twilio.com",
+        "sips:{}@example.com;user=phone",
+        "<sip:{}@10.0.0.7:5060;transport=udp>",
+        "\"Sarah Chen\" <sip:{}@pbx.example.com;user=phone>;tag=as6f0c2a1b",
+        "Sarah <sip:{}@pbx.example.com>",
+        "sip:{}:secret@gateway.example.com",
+        "sip:{};isub=12@gw.example.com;user=phone",
+        "tel:{}",
+        "TEL:{};tgrp=tg7;trunk-context=example.com",
+        "<tel:{}>",
+        "sip:{}@host?subject=call",
+    ];
+
     #[test]
     fn accepts_the_usual_phone_forms() {
         let cases = [
@@ -221,6 +362,44 @@ mod tests {
             ("00 33 1 42 68 53 00", "FR", "+33142685300"),
             ("01 42 68 53 00", "FR", "+33142685300"),
             ("tel:0791234567;phone-context=+41", "US", "+41791234567"),
+            // URI forms, as telephony delivers them.
+            ("sip:+14155550192@sip.twilio.com", "US", "+14155550192"),
+            ("<sip:+14155550192@host>", "US", "+14155550192"),
+            (
+                "sips:+14155550192@example.com;user=phone",
+                "US",
+                "+14155550192",
+            ),
+            (
+                "\"Sarah\" <sip:+14155550192@host;user=phone>;tag=9fxced76sl",
+                "US",
+                "+14155550192",
+            ),
+            (
+                "\"Zoë Brontë\" <sip:+14155550192@host>",
+                "US",
+                "+14155550192",
+            ),
+            ("sip:%2B14155550192@host", "US", "+14155550192"),
+            (
+                "sip:4155550192@10.0.0.5:5060;transport=udp",
+                "US",
+                "+14155550192",
+            ),
+            (
+                "SIP:+442079460958@trunk.example.co.uk",
+                "US",
+                "+442079460958",
+            ),
+            ("sip:02079460958@pbx.example.co.uk", "GB", "+442079460958"),
+            ("TEL:+1-415-555-0192", "US", "+14155550192"),
+            ("tel:0791234567;phone-context=%2B41", "US", "+41791234567"),
+            (
+                "sip:0791234567;phone-context=+41@gw.example.ch;user=phone",
+                "US",
+                "+41791234567",
+            ),
+            ("tel:+1-415-555-0192;isub=1411", "US", "+14155550192"),
         ];
         for (input, region, expected) in cases {
             let region: PhoneRegion = region.parse().unwrap();
@@ -235,7 +414,8 @@ mod tests {
     #[test]
     fn rejects_what_is_not_a_phone_identity() {
         let long = "1".repeat(MAX_PHONE_INPUT_CHARS + 1);
-        let cases: [(&str, &str); 15] = [
+        let long_uri = format!("sip:+14155550192@{}.example.com", "h".repeat(250));
+        let cases: [(&str, &str); 24] = [
             ("", "must not be empty"),
             ("   ", "must not be empty"),
             ("anonymous", "is not a phone number"),
@@ -254,6 +434,21 @@ mod tests {
             ("+0123456789", "is not a phone number"),
             ("+", "is not a phone number"),
             ("+1 415 555 ０１９２", "is not a phone number"),
+            ("sip:alice@example.com", "is not a phone number"),
+            ("client:alice", "is not a phone number"),
+            ("client:4155550192", "is not a phone number"),
+            (
+                "sip:+14155550192;ext=12@host",
+                "must not include an extension",
+            ),
+            (
+                "sip:+358-555-1234567;postd=pp22@foo.com",
+                "must not include an extension",
+            ),
+            ("\"Sarah\" <sip:+14155550192@host", "is not a phone number"),
+            ("sip:%2B1415555%000192@host", "is not a phone number"),
+            (&long_uri, "is too long"),
+            ("sip:+1415555\u{0}0192@host", "contains control characters"),
         ];
         for (input, reason) in cases {
             match phone(input, us(), "phone_number") {
@@ -349,7 +544,16 @@ mod tests {
             ("+1 415 555 0192", ca, Some("+14155550192")),
             ("020 7946 0958", gb, None),
             ("415 555 0192 x12", us(), None),
-            ("tel:+1-415-555-0192", us(), None),
+            ("tel:+1-415-555-0192", us(), Some("+14155550192")),
+            (
+                "sip:+14155550192@host;user=phone",
+                us(),
+                Some("+14155550192"),
+            ),
+            ("\"Sarah\" <sip:4155550192@pbx>", us(), Some("+14155550192")),
+            ("tel:4155550192;phone-context=+1", us(), None),
+            ("sip:+14155550192;ext=1@host", us(), None),
+            ("sip:alice@host", us(), None),
             ("555-0192", us(), None),
             ("+0123456789", us(), None),
         ] {
@@ -363,6 +567,12 @@ mod tests {
 
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
+
+        /// The byte test finds exactly the characters `char::is_control` does.
+        #[test]
+        fn the_control_character_test_agrees_with_the_standard_one(text in "\\PC*|[\\x00-\\x{ff}]{0,20}|.{0,5}") {
+            proptest::prop_assert_eq!(has_control(&text), text.chars().any(char::is_control));
+        }
 
         /// No input crashes normalization.
         #[test]
@@ -397,17 +607,36 @@ mod tests {
         }
 
         /// Whenever the cheap guess is a valid stored form, the full parse of the input
-        /// gives exactly it — so finding the guess stored proves the answer.
+        /// gives exactly it — so finding the guess stored proves the answer. Plain
+        /// spellings and the same wrapped in the URI forms telephony sends.
         #[test]
         fn phone_candidate_agrees_with_the_full_parse(
-            text in "[+]?[0-9 ().-]{0,20}|\\(?[2-9][0-9]{2}\\)? ?[2-9][0-9]{2}[-. ]?[0-9]{4}|\\+1 ?[2-9][0-9]{2} ?[0-9]{3} ?[0-9]{4}|\\+[1-9][0-9]{7,14}",
+            number in "[+]?[0-9 ().-]{0,20}|\\(?[2-9][0-9]{2}\\)? ?[2-9][0-9]{2}[-. ]?[0-9]{4}|\\+1 ?[2-9][0-9]{2} ?[0-9]{3} ?[0-9]{4}|\\+[1-9][0-9]{7,14}",
+            wrapper in proptest::sample::select(WRAPPERS.to_vec()),
             canada in proptest::bool::ANY,
         ) {
             let region: PhoneRegion = if canada { "CA" } else { "US" }.parse().unwrap();
+            let text = wrapper.replace("{}", &number);
             if let Some(candidate) = phone_candidate(&text, region) {
                 if phone(&candidate, region, "p").ok().as_deref() == Some(candidate.as_str()) {
                     proptest::prop_assert_eq!(phone(&text, region, "p").ok(), Some(candidate), "{}", text);
                 }
+            }
+        }
+
+        /// A URI-wrapped spelling of any valid number normalizes like the bare number.
+        #[test]
+        fn a_uri_wrapped_number_normalizes_like_the_bare_number(
+            number in "\\+[1-9][0-9]{6,14}|\\(?[2-9][0-9]{2}\\)? ?[2-9][0-9]{2}[-.]?[0-9]{4}|0[1-9][0-9]{8,10}",
+            wrapper in proptest::sample::select(WRAPPERS.to_vec()),
+            region in proptest::sample::select(vec!["US", "GB", "DE", "FR", "IN", "BR", "AU", "CH"]),
+        ) {
+            let region: PhoneRegion = region.parse().unwrap();
+            if let Ok(bare) = phone(&number, region, "p") {
+                // Inside a URI a space is written %20.
+                let written = if wrapper == "{}" { number.clone() } else { number.replace(' ', "%20") };
+                let text = wrapper.replace("{}", &written);
+                proptest::prop_assert_eq!(phone(&text, region, "p").ok(), Some(bare), "{}", text);
             }
         }
 

@@ -1,0 +1,300 @@
+//! The data duplicate suggestions rest on, in one place: first-name diminutives, email
+//! providers' addressing rules, free-mail domains (which say nothing about who someone
+//! works for), and the words of a name that are not the name.
+
+/// Common English diminutives: a formal first name and the names it goes by. A
+/// diminutive of several names (`chris`, `alex`, `sam`) is listed under each; two
+/// first names are the same when their formal names meet. Compiled from the nickname
+/// tables genealogists use (and census first-name lists), keeping pairs that are common
+/// today.
+pub(super) const NICKNAMES: &[(&str, &[&str])] = &[
+    ("abigail", &["abby", "abbie", "gail"]),
+    ("abraham", &["abe", "bram"]),
+    ("alan", &["al"]),
+    ("albert", &["al", "bert", "bertie"]),
+    (
+        "alexander",
+        &["alex", "alec", "al", "sandy", "xander", "lex"],
+    ),
+    (
+        "alexandra",
+        &["alex", "alexa", "lexi", "sandra", "sandy", "sasha"],
+    ),
+    ("alfred", &["al", "alf", "alfie", "fred"]),
+    ("alice", &["allie", "ally"]),
+    ("allison", &["allie", "ally", "ali"]),
+    ("amanda", &["mandy", "manda"]),
+    ("andrew", &["andy", "drew"]),
+    ("angela", &["angie"]),
+    ("anthony", &["tony", "ant"]),
+    ("antonio", &["tony", "toni"]),
+    ("barbara", &["barb", "barbie", "babs"]),
+    ("benjamin", &["ben", "benny", "benji"]),
+    ("bernard", &["bernie"]),
+    ("beverly", &["bev"]),
+    ("bradley", &["brad"]),
+    ("calvin", &["cal"]),
+    ("cameron", &["cam"]),
+    ("caroline", &["carrie", "carol", "lina"]),
+    (
+        "catherine",
+        &["cathy", "cat", "kate", "katie", "kathy", "cate"],
+    ),
+    ("charles", &["charlie", "chuck", "chas", "chaz"]),
+    ("charlotte", &["charlie", "lottie", "char"]),
+    ("christina", &["chris", "tina", "christie", "chrissy"]),
+    ("christine", &["chris", "tina", "christie", "chrissy"]),
+    ("christian", &["chris"]),
+    ("christopher", &["chris", "kit", "topher"]),
+    ("cynthia", &["cindy"]),
+    ("daniel", &["dan", "danny"]),
+    ("danielle", &["dani"]),
+    ("david", &["dave", "davey"]),
+    ("deborah", &["deb", "debbie", "debby"]),
+    ("dennis", &["denny"]),
+    ("donald", &["don", "donnie"]),
+    ("dorothy", &["dot", "dottie", "dolly"]),
+    ("douglas", &["doug"]),
+    ("edward", &["ed", "eddie", "ted", "teddy", "ned"]),
+    ("eleanor", &["ellie", "nora", "elle"]),
+    (
+        "elizabeth",
+        &[
+            "liz", "lizzie", "beth", "betty", "eliza", "libby", "betsy", "liza", "lisa",
+        ],
+    ),
+    ("emily", &["em", "emmy"]),
+    ("eugene", &["gene"]),
+    ("frances", &["fran", "frannie"]),
+    ("francis", &["frank", "fran"]),
+    ("frank", &["frankie"]),
+    ("franklin", &["frank"]),
+    ("frederick", &["fred", "freddie", "freddy"]),
+    ("gabriel", &["gabe"]),
+    ("gabriella", &["gabby", "ella"]),
+    ("gerald", &["gerry", "jerry"]),
+    ("gregory", &["greg"]),
+    ("harold", &["harry", "hal"]),
+    ("henry", &["hank", "harry", "hal"]),
+    ("isabella", &["bella", "izzy", "isa"]),
+    ("isabel", &["bella", "izzy", "isa"]),
+    ("jacob", &["jake", "jay"]),
+    ("james", &["jim", "jimmy", "jamie", "jem"]),
+    ("janet", &["jan"]),
+    ("jeffrey", &["jeff"]),
+    ("jennifer", &["jen", "jenny", "jenn"]),
+    ("jessica", &["jess", "jessie"]),
+    ("john", &["johnny", "jack", "jon"]),
+    ("jonathan", &["jon", "jonny", "nathan"]),
+    ("joseph", &["joe", "joey", "jo"]),
+    ("josephine", &["jo", "josie"]),
+    ("joshua", &["josh"]),
+    ("judith", &["judy", "jude"]),
+    (
+        "katherine",
+        &["kate", "katie", "kathy", "kat", "kay", "kit"],
+    ),
+    ("kathleen", &["kathy", "kate", "katie"]),
+    ("kenneth", &["ken", "kenny"]),
+    ("kimberly", &["kim"]),
+    ("lawrence", &["larry", "laurie"]),
+    ("leonard", &["leo", "len", "lenny"]),
+    ("louis", &["lou"]),
+    (
+        "margaret",
+        &[
+            "maggie", "meg", "peggy", "marge", "margie", "greta", "molly",
+        ],
+    ),
+    ("matthew", &["matt", "matty"]),
+    ("melissa", &["mel", "missy"]),
+    ("michael", &["mike", "mikey", "mick", "mickey"]),
+    ("michelle", &["shelly", "mich"]),
+    ("nathan", &["nate"]),
+    ("nathaniel", &["nate", "nat", "nathan"]),
+    ("nicholas", &["nick", "nicky", "nico"]),
+    ("nicole", &["nikki", "nicki", "nic"]),
+    ("oliver", &["ollie"]),
+    ("olivia", &["liv", "livvy", "ollie"]),
+    ("pamela", &["pam"]),
+    ("patricia", &["pat", "patty", "patsy", "trish", "tricia"]),
+    ("patrick", &["pat", "paddy", "rick"]),
+    ("peter", &["pete"]),
+    ("philip", &["phil"]),
+    ("phillip", &["phil"]),
+    ("rebecca", &["becky", "becca"]),
+    ("richard", &["rick", "ricky", "rich", "dick", "richie"]),
+    ("robert", &["bob", "bobby", "rob", "robbie", "bert"]),
+    ("ronald", &["ron", "ronnie"]),
+    ("samantha", &["sam", "sammy"]),
+    ("samuel", &["sam", "sammy"]),
+    ("sandra", &["sandy"]),
+    ("sarah", &["sally", "sadie"]),
+    ("stephanie", &["steph"]),
+    ("stephen", &["steve", "stevie"]),
+    ("steven", &["steve", "stevie"]),
+    ("susan", &["sue", "susie", "suzy"]),
+    ("suzanne", &["sue", "suzy"]),
+    ("theodore", &["ted", "teddy", "theo"]),
+    ("thomas", &["tom", "tommy"]),
+    ("timothy", &["tim", "timmy"]),
+    ("victoria", &["vicky", "tori"]),
+    ("vincent", &["vince", "vinny"]),
+    ("walter", &["walt", "wally"]),
+    ("william", &["will", "bill", "billy", "willie", "liam"]),
+    ("zachary", &["zach", "zack"]),
+];
+
+/// How an email provider's addresses reach a mailbox: the domains of one mailbox
+/// namespace (the first is the canonical one), whether dots in the local part are
+/// ignored, and whether a `+tag` is. From each provider's documentation of its
+/// addressing (Gmail: dots don't matter, `+` aliases, googlemail.com is the same
+/// account; Outlook.com and iCloud Mail: plus addressing, me.com and mac.com alias
+/// icloud.com; Fastmail and Proton Mail: plus addressing).
+pub(super) struct Provider {
+    pub domains: &'static [&'static str],
+    pub ignores_dots: bool,
+    pub plus_tags: bool,
+}
+
+pub(super) const PROVIDERS: &[Provider] = &[
+    Provider {
+        domains: &["gmail.com", "googlemail.com"],
+        ignores_dots: true,
+        plus_tags: true,
+    },
+    Provider {
+        domains: &["outlook.com"],
+        ignores_dots: false,
+        plus_tags: true,
+    },
+    Provider {
+        domains: &["hotmail.com"],
+        ignores_dots: false,
+        plus_tags: true,
+    },
+    Provider {
+        domains: &["live.com"],
+        ignores_dots: false,
+        plus_tags: true,
+    },
+    Provider {
+        domains: &["icloud.com", "me.com", "mac.com"],
+        ignores_dots: false,
+        plus_tags: true,
+    },
+    Provider {
+        domains: &["fastmail.com"],
+        ignores_dots: false,
+        plus_tags: true,
+    },
+    Provider {
+        domains: &["proton.me", "protonmail.com"],
+        ignores_dots: false,
+        plus_tags: true,
+    },
+];
+
+/// Domains of free mail and consumer ISPs: sharing one says nothing about who someone
+/// works or lives with.
+pub(super) const FREE_MAIL: &[&str] = &[
+    "126.com",
+    "163.com",
+    "aol.com",
+    "att.net",
+    "bellsouth.net",
+    "bigpond.com",
+    "btinternet.com",
+    "charter.net",
+    "comcast.net",
+    "cox.net",
+    "earthlink.net",
+    "fastmail.com",
+    "free.fr",
+    "gmail.com",
+    "gmx.com",
+    "gmx.de",
+    "gmx.net",
+    "googlemail.com",
+    "hey.com",
+    "hotmail.co.uk",
+    "hotmail.com",
+    "hotmail.fr",
+    "icloud.com",
+    "laposte.net",
+    "libero.it",
+    "live.com",
+    "mac.com",
+    "mail.com",
+    "mail.ru",
+    "me.com",
+    "msn.com",
+    "naver.com",
+    "optusnet.com.au",
+    "orange.fr",
+    "outlook.com",
+    "pm.me",
+    "proton.me",
+    "protonmail.com",
+    "qq.com",
+    "rediffmail.com",
+    "rocketmail.com",
+    "rogers.com",
+    "sbcglobal.net",
+    "shaw.ca",
+    "sky.com",
+    "sympatico.ca",
+    "t-online.de",
+    "tutanota.com",
+    "uol.com.br",
+    "verizon.net",
+    "virginmedia.com",
+    "web.de",
+    "yahoo.ca",
+    "yahoo.co.in",
+    "yahoo.co.jp",
+    "yahoo.co.uk",
+    "yahoo.com",
+    "yahoo.com.au",
+    "yahoo.com.br",
+    "yahoo.de",
+    "yahoo.fr",
+    "yandex.com",
+    "yandex.ru",
+    "ymail.com",
+    "zoho.com",
+];
+
+/// Titles before a name, dropped (`Dr. Sarah Chen` is Sarah Chen).
+pub(super) const TITLES: &[&str] = &[
+    "mr", "mrs", "ms", "miss", "mx", "dr", "prof", "sir", "dame", "rev", "fr",
+];
+
+/// Generational suffixes: kept apart from the name, and a conflict between two
+/// (`Jr` and `Sr`) says two people.
+pub(super) const SUFFIXES: &[&str] = &["jr", "sr", "ii", "iii", "iv"];
+
+/// Degrees and honours after a name, dropped.
+pub(super) const POST_NOMINALS: &[&str] = &["phd", "md", "esq", "dds", "cpa", "mba", "rn"];
+
+/// Names that are no name: placeholders that agents and carriers fill in (caller-name
+/// lookups say `WIRELESS CALLER`). Two contacts called `Unknown` are not alike.
+pub(super) const PLACEHOLDER_NAMES: &[&str] = &[
+    "anonymous",
+    "caller",
+    "cell phone",
+    "customer",
+    "guest",
+    "n/a",
+    "na",
+    "no name",
+    "none",
+    "null",
+    "private caller",
+    "test",
+    "unknown",
+    "unknown caller",
+    "unknown name",
+    "user",
+    "wireless caller",
+];
