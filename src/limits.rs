@@ -259,6 +259,14 @@ pub(crate) fn offset(offset: u64) -> Result<u64> {
     Ok(offset)
 }
 
+/// Checks a change-log cursor: seqs are SQLite rowids, signed 64 bits.
+pub(crate) fn change_cursor(since: u64) -> Result<u64> {
+    if since > MAX_OFFSET {
+        return Err(Error::invalid("since", "must be at most 2^63 - 1"));
+    }
+    Ok(since)
+}
+
 /// The length of a value's compact JSON, without building the text.
 fn compact_len(value: &JsonObject) -> usize {
     struct Count(usize);

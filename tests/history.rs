@@ -233,6 +233,12 @@ fn retention_compacts_the_oldest_and_a_cursor_before_them_is_refused() {
     let page = org.changes(compacted_through, None).unwrap();
     assert_eq!(page.changes.len() as u64, 25 - compacted_through);
     assert_eq!(page.changes[0].seq, compacted_through + 1);
+    // A cursor no seq can reach is refused, naming the field.
+    let err = org.changes(u64::MAX, None).unwrap_err();
+    assert_eq!(err.code(), ErrorCode::BadRequest);
+    assert_eq!(err.to_string(), "Invalid since: must be at most 2^63 - 1");
+    let err = org.changes(0, Some(0)).unwrap_err();
+    assert!(err.to_string().starts_with("Invalid limit"), "{err}");
     // A log that is off appends nothing.
     let quiet = ContactStore::open_with(
         db.dir.path().join("quiet.db"),

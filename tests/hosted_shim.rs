@@ -873,7 +873,13 @@ fn history_extensions_preview_unmerge_and_page_the_change_log() {
         kinds,
         ["contact.merged", "contact.unmerged", "contact.restored"]
     );
-    for query in ["limit=0", "limit=10001", "since=-1", "since=x"] {
+    for query in [
+        "limit=0",
+        "limit=10001",
+        "since=-1",
+        "since=x",
+        "since=9223372036854775808",
+    ] {
         let (status, v) = shim.get(&format!("/x/v1/changes?{query}"), Some(ACME));
         assert_eq!(status, 400, "{query}: {v}");
     }

@@ -58,6 +58,7 @@ pub(crate) fn page(
     limit: Option<usize>,
 ) -> Result<ChangePage> {
     let limit = limits::changes_page_size(limit.unwrap_or(limits::DEFAULT_CHANGES_PAGE_SIZE))?;
+    let since = limits::change_cursor(since)?;
     db.read(|tx| {
         let compacted_through = tx.compacted_through()?;
         if since < compacted_through {
