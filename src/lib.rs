@@ -65,9 +65,10 @@ mod timestamp;
 
 pub use error::{Error, ErrorCode, Result, StorageError};
 pub use model::{
-    Call, Channel, Contact, ContactDetails, Direction, Entity, EntityRef, EntityUpdate, Identifier,
-    IdentifierType, JsonObject, Memory, MemoryScope, Message, MoveCounts, NewCall,
-    NewSmsConversation, OpenItem, Priority, Role, SmsConversation,
+    BackupSummary, Call, Channel, CheckOutcome, CheckReport, CheckWarning, Contact, ContactDetails,
+    Direction, Entity, EntityRef, EntityUpdate, Identifier, IdentifierType, JsonObject, Memory,
+    MemoryScope, Message, MoveCounts, NewCall, NewSmsConversation, OpenItem, Priority, Role,
+    SmsConversation,
 };
 pub use ops::erase::Erased;
 pub use ops::identify::IdentifierQuery;
@@ -75,7 +76,7 @@ pub use ops::list::{ContactPage, ListOptions, ListedContact};
 pub use ops::merge::Merged;
 pub use ops::resolve::{Conflict, ResolveRequest, Resolved};
 pub use ops::transfer::{
-    ExportSummary, ImportOptions, ImportProgress, ImportSummary, LineError, OnConflict,
+    ExportSummary, ImportError, ImportOptions, ImportProgress, ImportSummary, LineError, OnConflict,
 };
 pub use ops::update::{ContactUpdate, IdentifierRef, NameChange};
 pub use settings::{Durability, PhoneRegion, Settings};

@@ -7,17 +7,20 @@ use std::path::Path;
 use crate::error::Result;
 use crate::limits;
 use crate::model::{
-    ActivityKind, Call, ContactDetails, EntityUpdate, JsonObject, Memory, MemoryScope, Message,
-    MigrationFinding, NewCall, NewSmsConversation, OpenItem, SmsConversation,
+    ActivityKind, BackupSummary, Call, CheckReport, ContactDetails, EntityUpdate, JsonObject,
+    Memory, MemoryScope, Message, MigrationFinding, NewCall, NewSmsConversation, OpenItem,
+    SmsConversation,
 };
 use crate::ops::erase::{self, Erased};
 use crate::ops::identify::IdentifierQuery;
 use crate::ops::list::{self, ContactPage, ListOptions};
 use crate::ops::merge::{self, Merged};
 use crate::ops::resolve::{self, ResolveRequest, Resolved};
-use crate::ops::transfer::{self, ExportSummary, ImportOptions, ImportProgress, ImportSummary};
+use crate::ops::transfer::{
+    self, ExportSummary, ImportError, ImportOptions, ImportProgress, ImportSummary,
+};
 use crate::ops::update::{self, ContactUpdate};
-use crate::ops::{activity, lookup, memory};
+use crate::ops::{activity, check, lookup, memory};
 use crate::settings::Settings;
 use crate::storage::{Db, OrgScope};
 
@@ -94,6 +97,76 @@ impl ContactStore {
     pub fn open_in_memory_with(settings: Settings) -> Result<Self> {
         Ok(ContactStore {
             db: Db::open(None, settings)?,
+        })
+    }
+
+    /// Checks the file at `path` without writing to it: it is opened read-only —
+    /// never created, migrated or switched to WAL — and checked as
+    /// [`ContactStore::check`] does. For an operator after a crash or a disk problem,
+    /// while other processes may keep using the file.
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir()?;
+    /// # let path = dir.path().join("contacts.db");
+    /// use contactstore::{ContactStore, ResolveRequest};
+    /// ContactStore::open(&path)?.org("acme")?.resolve(&ResolveRequest::phone("+14155550192"))?;
+    /// let report = ContactStore::check_file(&path)?;
+    /// assert!(report.healthy, "{report:?}");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::IncompatibleVersion`](crate::Error::IncompatibleVersion) for a file of a newer contactstore,
+    /// [`Error::ForeignDatabase`](crate::Error::ForeignDatabase) for another application's,
+    /// [`Error::Storage`](crate::Error::Storage) when the file cannot be opened (a
+    /// missing file included) or read. Damage the checks can name is a failed check in
+    /// the report, not an error.
+    pub fn check_file(path: impl AsRef<Path>) -> Result<CheckReport> {
+        check::check(&Db::open_read_only(path.as_ref(), Settings::default())?)
+    }
+
+    /// Checks the store: the file's header (`application_id`, schema version),
+    /// SQLite's `integrity_check` and `foreign_key_check`, and the store's own
+    /// invariants — every identifier, memory, entity, call and conversation has its
+    /// contact; no contact of a merged-away id remains; every redirect reaches a live
+    /// contact in one step and agrees with the merge journal; at most one primary
+    /// identifier per type — each with what it found. What schema upgrades left for an
+    /// operator ([`AllOrgs::migration_findings`]) is listed as warnings. One read
+    /// transaction; never writes. It reads the whole file: seconds for a large store.
+    ///
+    /// # Errors
+    /// [`Error::Storage`](crate::Error::Storage) when the file cannot be read (busy
+    /// past the timeout, I/O). Damage is a failed check in the report.
+    pub fn check(&self) -> Result<CheckReport> {
+        check::check(&self.db)
+    }
+
+    /// Writes a consistent copy of the store to `destination` while other processes
+    /// keep writing: SQLite's `VACUUM INTO`, one read snapshot (writers do not wait for
+    /// it), compacted (no free pages, so nothing deleted reaches the copy). The file is
+    /// created readable by its owner only and synced; an existing file is never
+    /// overwritten. The copy is a store like any other: open it with
+    /// [`ContactStore::open`].
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir()?;
+    /// use contactstore::{ContactStore, IdentifierQuery, ResolveRequest};
+    /// let store = ContactStore::open(dir.path().join("contacts.db"))?;
+    /// store.org("acme")?.resolve(&ResolveRequest::phone("+14155550192"))?;
+    /// store.backup_to(dir.path().join("copy.db"))?;
+    /// let copy = ContactStore::open(dir.path().join("copy.db"))?;
+    /// assert!(copy.org("acme")?.find(&IdentifierQuery::phone("+14155550192"))?.is_some());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::InvalidField`](crate::Error::InvalidField) naming `destination` when it
+    /// exists already (or is not a UTF-8 path); [`Error::Io`](crate::Error::Io) when it
+    /// cannot be created; [`Error::Storage`](crate::Error::Storage) when the copy fails
+    /// (a full disk: the partial file is removed).
+    pub fn backup_to(&self, destination: impl AsRef<Path>) -> Result<BackupSummary> {
+        Ok(BackupSummary {
+            bytes: self.db.backup_to(destination.as_ref())?,
         })
     }
 
@@ -326,15 +399,22 @@ impl<'s> Org<'s> {
     /// # Ok::<(), contactstore::Error>(())
     /// ```
     ///
+    /// A line whose content the store already holds — the contact it names (by id, or
+    /// else the one owning all its identifiers) already is that document — counts as
+    /// `unchanged` and writes nothing, so importing a file again after a crash lands
+    /// exactly the lines the first run did not.
+    ///
     /// # Errors
-    /// Only failures that stop the whole import: [`Error::Io`](crate::Error::Io) reading the input,
-    /// [`Error::Storage`](crate::Error::Storage) writing. Bad lines are reported in the summary instead.
+    /// Only failures that stop the whole import, as an [`ImportError`] carrying the
+    /// summary of the committed lines and the cause: [`Error::Io`](crate::Error::Io)
+    /// reading the input, [`Error::Storage`](crate::Error::Storage) writing. Bad lines
+    /// are reported in the summary instead.
     pub fn import(
         &self,
         input: &mut (dyn BufRead + Send),
         options: &ImportOptions,
         progress: &mut dyn FnMut(ImportProgress),
-    ) -> Result<ImportSummary> {
+    ) -> Result<ImportSummary, ImportError> {
         transfer::import(
             &self.store.db,
             OrgScope::One(&self.org_id),
@@ -560,7 +640,7 @@ impl AllOrgs<'_> {
         input: &mut (dyn BufRead + Send),
         options: &ImportOptions,
         progress: &mut dyn FnMut(ImportProgress),
-    ) -> Result<ImportSummary> {
+    ) -> Result<ImportSummary, ImportError> {
         transfer::import(&self.store.db, OrgScope::All, input, options, progress)
     }
 }

@@ -5,6 +5,7 @@ mod contact;
 mod document;
 mod json;
 mod memory;
+mod operating;
 
 pub use activity::{Call, Direction, NewCall, NewSmsConversation, SmsConversation};
 pub use contact::{
@@ -15,6 +16,7 @@ pub use memory::{
     Channel, Entity, EntityRef, EntityUpdate, Memory, MemoryScope, Message, OpenItem, Priority,
     Role,
 };
+pub use operating::{BackupSummary, CheckOutcome, CheckReport, CheckWarning};
 
 pub(crate) use activity::{ActivityKind, ActivityRow};
 pub(crate) use contact::{new_id, new_prefixed_id};

@@ -3,6 +3,7 @@
 //! [`Tx`]: crate::storage::Tx
 
 pub(crate) mod activity;
+pub(crate) mod check;
 pub(crate) mod erase;
 pub(crate) mod fold;
 pub(crate) mod identify;

@@ -11,6 +11,7 @@ use clap::{Parser, Subcommand};
 mod activity;
 mod contact;
 mod memory;
+mod operate;
 #[cfg(feature = "serve")]
 mod serve;
 mod transfer;
@@ -32,7 +33,8 @@ use serde_json::Value;
 /// Every command prints one JSON envelope on stdout: {"data": …, "errors": null} on
 /// success, {"data": null, "errors": [{"error": CODE, "message": …}]} on failure.
 /// Exit status: 0 success (a find with no match included), 2 bad request or usage,
-/// 3 not found, 1 any other failure.
+/// 3 not found, 1 any other failure. import exits 2 when some lines were rejected
+/// (the others landed), check 1 when the store is not healthy.
 #[derive(Parser, Debug)]
 #[command(name = "contactstore", version, max_term_width = 100)]
 struct Cli {
@@ -132,6 +134,17 @@ enum Command {
         #[arg(default_value = "-")]
         file: String,
     },
+    /// Write a consistent copy of the database to DEST while other processes keep
+    /// writing (SQLite's VACUUM INTO). DEST is created readable by its owner only; an
+    /// existing file is refused. The copy is a store like any other.
+    Backup {
+        /// The new file.
+        destination: PathBuf,
+    },
+    /// Check the database without writing to it: SQLite's integrity_check and
+    /// foreign_key_check, and the store's invariants. Prints a report; exit status 0
+    /// when healthy, 1 when not. Migration findings are listed as warnings.
+    Check,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug)]
@@ -171,7 +184,7 @@ fn main() -> ExitCode {
         Err(e) => return usage_error(&e),
     };
     match run(&cli) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(error) => {
             let envelope = Envelope::<()>::failure(&error);
             if matches!(&cli.command, Command::Export { file } if file == "-") {
@@ -185,13 +198,14 @@ fn main() -> ExitCode {
     }
 }
 
-/// Runs the command and prints its success envelope. Arguments become a library
-/// request before the store is opened, so a bad argument creates no file.
-fn run(cli: &Cli) -> Result<(), Error> {
+/// Runs the command and prints its success envelope (import and check print their own
+/// and choose their exit status). Arguments become a library request before the store
+/// is opened, so a bad argument creates no file.
+fn run(cli: &Cli) -> Result<ExitCode, Error> {
     let region: PhoneRegion = cli.region.parse()?;
     let settings = Settings::default().region(region);
     let store = || ContactStore::open_with(&cli.db, settings.clone());
-    match &cli.command {
+    let () = match &cli.command {
         Command::Resolve(args) => {
             let request = args.request()?;
             print_success(store()?.org(one_org(cli)?)?.resolve(&request)?)
@@ -240,8 +254,10 @@ fn run(cli: &Cli) -> Result<(), Error> {
                 ConflictPolicy::Reject => OnConflict::Reject,
                 ConflictPolicy::Merge => OnConflict::Merge,
             });
-            print_success(transfer::import(cli, &store()?, file, &options)?)
+            return transfer::import(cli, &store()?, file, &options);
         }
+        Command::Backup { destination } => operate::backup(cli, store, destination),
+        Command::Check => return operate::check(cli),
         Command::Export { file } => {
             let summary = transfer::export(cli, &store()?, file)?;
             if file == "-" {
@@ -255,7 +271,8 @@ fn run(cli: &Cli) -> Result<(), Error> {
                 print_success(summary)
             }
         }
-    }
+    }?;
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Parses a JSON object argument (facts, metadata) with a field-naming error.
