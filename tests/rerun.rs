@@ -547,3 +547,83 @@ fn an_import_killed_at_a_random_moment_and_run_again_equals_one_run() {
     );
     assert!(partial > 0, "no kill landed mid-import");
 }
+
+// The property ------------------------------------------------------------------------
+
+mod property {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Exported documents of a generated store: every id and timestamp present.
+    fn pool() -> &'static [Value] {
+        static POOL: std::sync::OnceLock<Vec<Value>> = std::sync::OnceLock::new();
+        POOL.get_or_init(|| {
+            let store = ContactStore::open_in_memory().unwrap();
+            import(&store, &generated(12), &ImportOptions::default());
+            String::from_utf8(export(&store))
+                .unwrap()
+                .lines()
+                .map(|l| serde_json::from_str(l).unwrap())
+                .collect()
+        })
+    }
+
+    /// The document with the fields `strip` names removed (what the importer fills in:
+    /// ids and timestamps), and, when `rename`, another name (a different content).
+    fn variant(doc: &Value, strip: u8, rename: bool) -> Value {
+        let mut d = doc.clone();
+        let o = d.as_object_mut().unwrap();
+        for (bit, key) in [(0, "id"), (1, "created_at"), (2, "updated_at")] {
+            if strip & (1 << bit) != 0 {
+                o.remove(key);
+            }
+        }
+        let records = [
+            (3, "identifiers", &["id"][..]),
+            (4, "memories", &["id", "created_at", "updated_at"][..]),
+            (5, "calls", &["id"][..]),
+            (6, "sms_conversations", &["id"][..]),
+        ];
+        for (bit, list, keys) in records {
+            if strip & (1 << bit) != 0 {
+                for r in o[list].as_array_mut().unwrap() {
+                    for key in keys {
+                        r.as_object_mut().unwrap().remove(*key);
+                    }
+                }
+            }
+        }
+        if rename {
+            o.insert("name".into(), json!("Someone else"));
+        }
+        d
+    }
+
+    proptest! {
+        /// Whatever a file holds — documents with or without their ids and timestamps,
+        /// repeated, conflicting — a second run of it writes nothing: every line that
+        /// landed or was unchanged is unchanged, every rejected line is rejected again.
+        #[test]
+        fn a_second_run_of_any_file_writes_nothing(
+            lines in proptest::collection::vec((0..12usize, any::<u8>(), proptest::bool::weighted(0.15)), 1..16)
+        ) {
+            let text: String = lines
+                .iter()
+                .map(|(k, strip, rename)| variant(&pool()[*k], *strip, *rename).to_string() + "\n")
+                .collect();
+            let db = TempDb::new();
+            let store = ContactStore::open(&db.path).unwrap();
+            let first = import(&store, &text, &ImportOptions::default());
+            let before = export(&store);
+            let watch = WriteWatch::new(&db.path);
+            let second = import(&store, &text, &ImportOptions::default());
+            prop_assert_eq!(
+                (second.imported, second.merged, second.unchanged, second.rejected),
+                (0, 0, first.imported + first.unchanged, first.rejected),
+                "{:?} then {:?}", first, second
+            );
+            prop_assert!(!watch.changed());
+            prop_assert!(export(&store) == before);
+        }
+    }
+}
