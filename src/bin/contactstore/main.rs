@@ -118,7 +118,10 @@ enum Command {
     #[command(subcommand)]
     Sms(SmsCommand),
     /// Import contact documents (JSON Lines) from FILE or stdin. Each line is atomic;
-    /// rejected lines are listed with their numbers in the final envelope.
+    /// rejected lines are listed with their numbers in the final envelope, and lines
+    /// the store already holds count as unchanged (so a file can be imported again
+    /// after a crash). Exit status 2 when some lines were rejected, 1 when a failure
+    /// stopped the import (the envelope gives the last committed line).
     Import {
         /// Input file, or - for stdin.
         #[arg(default_value = "-")]

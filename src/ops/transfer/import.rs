@@ -162,11 +162,16 @@ struct Tally {
 impl Tally {
     /// The lines counted so far are committed.
     fn commit(&mut self) {
+        let r = &self.running;
         self.committed = ImportSummary {
+            lines: r.lines,
+            imported: r.imported,
+            merged: r.merged,
+            unchanged: r.unchanged,
+            rejected: r.rejected,
             errors: Vec::new(),
-            ..self.running.clone()
         };
-        self.committed_errors = self.running.errors.len();
+        self.committed_errors = r.errors.len();
     }
 
     /// The summary of what was committed.
