@@ -135,15 +135,18 @@ fn bad_lines_are_reported_and_leave_nothing_while_good_lines_land() {
         String::new(),
         good(3),
         // Conflicts with a line of the same import.
-        good(1),
+        good(1).replace("Good 1", "Someone else"),
+        // The very content of an earlier line: already there, unchanged.
+        good(2),
     ];
     let text = lines.join("\n");
     let summary = org
         .import(&mut text.as_bytes(), &ImportOptions::default(), &mut |_| {})
         .unwrap();
-    assert_eq!(summary.lines, 8);
+    assert_eq!(summary.lines, 9);
     assert_eq!(summary.imported, 3);
     assert_eq!(summary.rejected, 4);
+    assert_eq!(summary.unchanged, 1);
     let rejected: Vec<(u64, &str)> = summary
         .errors
         .iter()
