@@ -67,10 +67,11 @@ mod timestamp;
 pub use caller::{classify_caller, Caller};
 pub use error::{Error, ErrorCode, Result, StorageError};
 pub use model::{
-    Call, Change, ChangeKind, ChangePage, Channel, Contact, ContactDetails, Direction, Entity,
-    EntityRef, EntityUpdate, HistoryEntry, HistoryKind, Identifier, IdentifierType, JsonObject,
-    Memory, MemoryContext, MemoryRecord, MemoryScope, Message, MigrationFinding, MoveCounts,
-    NewCall, NewSmsConversation, OpenItem, OpenedMemory, Priority, Role, SmsConversation,
+    BackupSummary, Call, Change, ChangeKind, ChangePage, Channel, CheckOutcome, CheckReport,
+    CheckWarning, Contact, ContactDetails, Direction, Entity, EntityRef, EntityUpdate,
+    HistoryEntry, HistoryKind, Identifier, IdentifierType, JsonObject, Memory, MemoryContext,
+    MemoryRecord, MemoryScope, Message, MigrationFinding, MoveCounts, NewCall, NewSmsConversation,
+    OpenItem, OpenedMemory, Priority, Role, SmsConversation,
 };
 pub use ops::caller::{CallerRequest, CallerResolved};
 pub use ops::erase::Erased;
@@ -80,7 +81,7 @@ pub use ops::merge::Merged;
 pub use ops::resolve::{Conflict, ResolveRequest, Resolved};
 pub use ops::suggest::{MergeSuggestion, MergeSuggestions, SuggestOptions};
 pub use ops::transfer::{
-    ExportSummary, ImportOptions, ImportProgress, ImportSummary, LineError, OnConflict,
+    ExportSummary, ImportError, ImportOptions, ImportProgress, ImportSummary, LineError, OnConflict,
 };
 pub use ops::unmerge::Unmerged;
 pub use ops::update::{ContactPatch, ContactUpdate, IdentifierRef, NameChange};

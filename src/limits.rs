@@ -68,6 +68,9 @@ pub const MAX_SUGGESTION_BLOCK: usize = 200;
 pub const SUGGESTION_READ_PAGE: usize = 10_000;
 /// At most this many line errors are kept in an import summary (all are counted).
 pub const MAX_REPORTED_ERRORS: usize = 1_000;
+/// At most this many details (SQLite's messages, or the records breaking an invariant)
+/// are listed for each check of `check` (all are counted).
+pub const MAX_CHECK_DETAILS: usize = 20;
 /// Longest import line accepted, in bytes.
 pub const MAX_LINE_BYTES: usize = 8 * 1024 * 1024;
 /// Most identifiers one imported document may carry.

@@ -462,11 +462,195 @@ fn import_from_stdin_reports_rejected_lines() {
         .write_all(b"{\"identifiers\":[{\"identifier_type\":\"email\",\"identifier_value\":\"a@example.com\"}]}\nnope\n")
         .unwrap();
     let out = child.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(0));
+    // Some lines were rejected: exit 2, the good line landed.
+    assert_eq!(out.status.code(), Some(2));
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["data"]["imported"], 1);
     assert_eq!(v["data"]["rejected"], 1);
     assert_eq!(v["data"]["errors"][0]["line"], 2);
+}
+
+/// `import` exits 0 only when no line was rejected (lines already present count as
+/// unchanged), 2 when some were (the others landed, and the envelope lists the
+/// rejected ones), 1 when a storage failure stopped it (with what was committed).
+#[test]
+fn import_exit_status_tells_each_outcome_apart() {
+    let db = TempDb::new();
+    let file = db.dir.path().join("in.jsonl");
+    let good = "{\"name\":\"Sarah\",\"identifiers\":[{\"identifier_type\":\"phone_number\",\"identifier_value\":\"(415) 555-0192\"}]}\n\
+                {\"identifiers\":[{\"identifier_type\":\"email\",\"identifier_value\":\"b@example.com\"}]}\n";
+    std::fs::write(&file, good).unwrap();
+    let path = file.to_str().unwrap();
+    let (code, v) = run(&db.path, &["import", path]);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(
+        (v["data"]["imported"].as_u64(), v["errors"].is_null()),
+        (Some(2), true)
+    );
+
+    // The same file again: every line is unchanged, and that is success.
+    let (code, v) = run(&db.path, &["import", path]);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["data"]["unchanged"], 2);
+    assert_eq!(v["data"]["imported"], 0);
+    let (code, v) = run(&db.path, &["import", "--on-conflict", "merge", path]);
+    assert_eq!(
+        (code, &v["data"]["unchanged"], &v["data"]["merged"]),
+        (0, &Value::from(2), &Value::from(0))
+    );
+
+    // A line that conflicts, and one that is not JSON: exit 2, the good line lands.
+    let mixed = db.dir.path().join("mixed.jsonl");
+    std::fs::write(
+        &mixed,
+        "{\"name\":\"Other\",\"identifiers\":[{\"identifier_type\":\"phone_number\",\"identifier_value\":\"+14155550192\"}]}\n\
+         {\"identifiers\":[{\"identifier_type\":\"email\",\"identifier_value\":\"c@example.com\"}]}\n\
+         not json\n",
+    )
+    .unwrap();
+    let (code, v) = run(&db.path, &["import", mixed.to_str().unwrap()]);
+    assert_eq!(code, 2, "{v}");
+    assert_eq!(
+        (
+            v["data"]["imported"].as_u64(),
+            v["data"]["rejected"].as_u64()
+        ),
+        (Some(1), Some(2))
+    );
+    let lines: Vec<u64> = v["data"]["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["line"].as_u64().unwrap())
+        .collect();
+    assert_eq!(lines, [1, 3]);
+    assert_eq!(error_code(&v), "BAD_REQUEST");
+    assert_eq!(
+        v["errors"][0]["message"],
+        "2 line(s) were rejected (see data.errors); the others landed"
+    );
+
+    // A missing input file: nothing was imported, a failure (1).
+    let (code, v) = run(&db.path, &["import", "/nonexistent/in.jsonl"]);
+    assert_eq!((code, error_code(&v)), (1, "INTERNAL_ERROR"));
+}
+
+/// A storage failure stops the import: exit 1, the summary of the committed lines
+/// and the last committed line in `data`, the failure in `errors`. (A file its user
+/// cannot write: root runs the command in a user namespace, `unshare --user`.)
+#[cfg(unix)]
+#[test]
+fn an_import_stopped_by_a_storage_failure_exits_1_with_what_was_committed() {
+    use std::os::unix::fs::PermissionsExt;
+    let db = TempDb::new();
+    let (code, _) = run(&db.path, &["resolve", "--external-id", "x"]);
+    assert_eq!(code, 0);
+    let file = db.dir.path().join("in.jsonl");
+    std::fs::write(
+        &file,
+        "{\"identifiers\":[{\"identifier_type\":\"email\",\"identifier_value\":\"b@example.com\"}]}\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&db.path, std::fs::Permissions::from_mode(0o444)).unwrap();
+    let privileged = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&db.path)
+        .is_ok();
+    let mut cmd = if privileged {
+        let mut cmd = Command::new("unshare");
+        cmd.arg("--user").arg(env!("CARGO_BIN_EXE_contactstore"));
+        cmd
+    } else {
+        Command::new(env!("CARGO_BIN_EXE_contactstore"))
+    };
+    let out = cmd
+        .arg("--db")
+        .arg(&db.path)
+        .args(["import", file.to_str().unwrap()])
+        .output()
+        .expect("run contactstore (root needs `unshare` from util-linux)");
+    std::fs::set_permissions(&db.path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(1), "{v}");
+    assert_eq!(error_code(&v), "INTERNAL_ERROR");
+    assert!(
+        v["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("database is read-only"),
+        "{v}"
+    );
+    assert_eq!(v["data"]["last_committed_line"], 0);
+    assert_eq!(v["data"]["imported"], 0);
+}
+
+#[test]
+fn backup_and_check_commands() {
+    let db = TempDb::new();
+    run(
+        &db.path,
+        &["resolve", "--phone", "+14155550192", "--name", "Sarah"],
+    );
+    let copy = db.dir.path().join("copy.db");
+    let (code, v) = run(&db.path, &["backup", copy.to_str().unwrap()]);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(
+        v["data"]["bytes"].as_u64(),
+        Some(std::fs::metadata(&copy).unwrap().len())
+    );
+    let (code, v) = run(&copy, &["find", "--phone", "(415) 555-0192"]);
+    assert_eq!((code, &v["data"]["name"]), (0, &Value::from("Sarah")));
+    // Never over an existing file; never from a database that does not exist.
+    let (code, v) = run(&db.path, &["backup", copy.to_str().unwrap()]);
+    assert_eq!((code, error_code(&v)), (2, "BAD_REQUEST"), "{v}");
+    // Unless asked: --overwrite replaces it with a whole new copy.
+    run(&db.path, &["resolve", "--email", "later@example.com"]);
+    let (code, v) = run(&db.path, &["backup", copy.to_str().unwrap(), "--overwrite"]);
+    assert_eq!(code, 0, "{v}");
+    let (code, v) = run(&copy, &["find", "--email", "later@example.com"]);
+    assert_eq!(code, 0, "{v}");
+    assert!(
+        v["data"].is_object(),
+        "the replaced copy lacks the later write: {v}"
+    );
+    let leftovers: Vec<_> = std::fs::read_dir(db.dir.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().contains(".backup-"))
+        .collect();
+    assert!(leftovers.is_empty(), "a partial copy was left behind");
+    let missing = db.dir.path().join("missing.db");
+    let (code, v) = run(
+        &missing,
+        &["backup", db.dir.path().join("b2.db").to_str().unwrap()],
+    );
+    assert_eq!((code, error_code(&v)), (2, "BAD_REQUEST"), "{v}");
+    assert!(!missing.exists());
+
+    let (code, v) = run(&copy, &["check"]);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["data"]["healthy"], true);
+    assert!(v["errors"].is_null());
+    // A dangling identifier: exit 1, the failing checks named.
+    let conn = rusqlite::Connection::open(&copy).unwrap();
+    conn.execute_batch(
+        "PRAGMA foreign_keys = OFF; INSERT INTO identifier VALUES \
+         ('default', 3, 'ghost', 'no-such-contact', 'ident-ghost', 0);",
+    )
+    .unwrap();
+    drop(conn);
+    let (code, v) = run(&copy, &["check"]);
+    assert_eq!(code, 1, "{v}");
+    assert_eq!(v["data"]["healthy"], false);
+    assert_eq!(error_code(&v), "INTERNAL_ERROR");
+    assert_eq!(
+        v["errors"][0]["message"],
+        "the store is not healthy: 2 check(s) failed (foreign_key_check, identifiers_have_contacts)"
+    );
+    // A file that does not exist is not created by checking it.
+    let (code, v) = run(&missing, &["check"]);
+    assert_eq!((code, error_code(&v)), (1, "INTERNAL_ERROR"), "{v}");
+    assert!(!missing.exists());
 }
 
 #[test]

@@ -284,12 +284,8 @@ fn run(processes: usize, ops_per_run: u64, seed: u64) -> Figures {
         assert!(reached.contains(&owner), "identity {k}");
         figures.contacts_per_identity = figures.contacts_per_identity.max(reached.len());
     }
+    assert_eq!(reliability::check_problems(&db.path), Vec::<String>::new());
     let conn = Connection::open(&db.path).unwrap();
-    assert_eq!(reliability::integrity_problems(&conn), Vec::<String>::new());
-    assert_eq!(
-        reliability::invariant_violations(&conn),
-        Vec::<String>::new()
-    );
     let owners_per_identifier: i64 = conn
         .query_row(
             "SELECT max(n) FROM (SELECT count(DISTINCT contact_id) AS n FROM identifier \

@@ -173,7 +173,8 @@ fn attempt_every_write(org: &Org<'_>, a: &str, b: &str) -> Vec<(&'static str, Re
                 &ImportOptions::default(),
                 &mut |_| {},
             )
-            .map(drop),
+            .map(drop)
+            .map_err(Error::from),
         ),
     ]
 }
@@ -245,8 +246,8 @@ fn a_full_disk_fails_every_write_with_a_typed_error_and_changes_nothing() {
     for (op, outcome) in attempt_every_write(&org, &a, &b) {
         assert!(outcome.is_ok(), "{op}: {outcome:?}");
     }
-    let conn = Connection::open(&db.path).unwrap();
-    assert!(reliability::integrity_problems(&conn).is_empty());
+    drop(store);
+    assert_eq!(reliability::check_problems(&db.path), Vec::<String>::new());
 }
 
 #[test]
@@ -281,6 +282,13 @@ fn a_file_that_fills_up_midway_through_an_import_keeps_none_of_it() {
         )
         .unwrap_err();
     assert_eq!(err.code(), ErrorCode::InternalError, "{err:?}");
+    // Nothing was committed, and the summary says so.
+    assert_eq!(
+        err.summary,
+        contactstore::ImportSummary::default(),
+        "{err:?}"
+    );
+    assert_eq!(err.last_committed_line(), 0);
     assert_eq!(dump(&db.path), before);
 }
 

@@ -308,6 +308,66 @@ const ALL_ORGS_STATEMENTS: &[(&str, &str, &str)] = &[
         "the all-orgs handle's export (OrgScope::All only)",
     ),
     (
+        "check.rs",
+        "IDENTIFIERS_WITHOUT_CONTACT",
+        "an invariant of `check`, which covers the whole file (every org); it lists org \
+         and record ids, never contact data",
+    ),
+    (
+        "check.rs",
+        "MEMORIES_WITHOUT_CONTACT",
+        "an invariant of `check`, which covers the whole file (every org); it lists org \
+         and record ids, never contact data",
+    ),
+    (
+        "check.rs",
+        "ENTITIES_WITHOUT_MEMORY",
+        "an invariant of `check`, which covers the whole file (every org); it lists org \
+         and record ids, never contact data",
+    ),
+    (
+        "check.rs",
+        "ACTIVITIES_WITHOUT_CONTACT",
+        "an invariant of `check`, which covers the whole file (every org); it lists org \
+         and record ids, never contact data",
+    ),
+    (
+        "check.rs",
+        "MERGED_IDS_WITH_A_CONTACT",
+        "an invariant of `check`, which covers the whole file (every org); it lists org \
+         and record ids, never contact data",
+    ),
+    (
+        "check.rs",
+        "REDIRECTS_WITHOUT_SURVIVOR",
+        "an invariant of `check`, which covers the whole file (every org); it lists org \
+         and record ids, never contact data",
+    ),
+    (
+        "check.rs",
+        "MERGES_WITHOUT_REDIRECT",
+        "an invariant of `check`, which covers the whole file (every org); it lists org \
+         and record ids, never contact data",
+    ),
+    (
+        "check.rs",
+        "REDIRECTS_WITHOUT_MERGE",
+        "an invariant of `check`, which covers the whole file (every org); it lists org \
+         and record ids, never contact data",
+    ),
+    (
+        "check.rs",
+        "UNDONE_MERGES_WITH_SNAPSHOT",
+        "an invariant of `check`, which covers the whole file (every org); it lists org \
+         and record ids, never contact data",
+    ),
+    (
+        "check.rs",
+        "SEVERAL_PRIMARIES",
+        "an invariant of `check`, which covers the whole file (every org); it lists org \
+         and record ids, never contact data",
+    ),
+    (
         "contacts.rs",
         "CONTACT_ID_TAKEN",
         "contact ids are unique across orgs (contact_by_id): import asks whether an id \

@@ -616,7 +616,8 @@ fn import_on_conflict_merge_merges_into_the_owner() {
     assert_eq!(got.memories[0].summary, "from crm");
     assert_eq!(org.get(&other).unwrap().identifiers.len(), 1);
 
-    // Re-importing an export with merge changes nothing it already has.
+    // Re-importing an export with merge: every line is already there, unchanged (not
+    // merged again), and nothing moves.
     let mut out = Vec::new();
     org.export(&mut out).unwrap();
     let summary = org
@@ -626,6 +627,9 @@ fn import_on_conflict_merge_merges_into_the_owner() {
             &mut |_| {},
         )
         .unwrap();
-    assert_eq!(summary.merged, 3);
+    assert_eq!((summary.unchanged, summary.merged), (3, 0), "{summary:?}");
     assert_eq!(org.get(&existing).unwrap().memories[0].summary, "from crm");
+    let mut again = Vec::new();
+    org.export(&mut again).unwrap();
+    assert_eq!(again, out);
 }

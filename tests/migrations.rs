@@ -222,9 +222,7 @@ fn each_fixture_upgrades_to_the_schema_a_new_file_gets_and_keeps_its_data() {
         drop(store);
         assert_eq!(schema_of(&db.path), expected, "upgraded from v{version}");
         assert_eq!(header(&db.path), (SCHEMA_VERSION, APPLICATION_ID));
-        let conn = Connection::open(&db.path).unwrap();
-        assert!(reliability::integrity_problems(&conn).is_empty());
-        assert!(reliability::invariant_violations(&conn).is_empty());
+        assert_eq!(reliability::check_problems(&db.path), Vec::<String>::new());
     }
 }
 
@@ -401,9 +399,7 @@ fn the_phone_upgrade_repairs_rewrites_and_reports_without_merging() {
     acme.erase(HOLDER).unwrap();
     assert_eq!(store.all_orgs().migration_findings().unwrap().len(), 1);
     drop(store);
-    let conn = Connection::open(&db.path).unwrap();
-    assert!(reliability::integrity_problems(&conn).is_empty());
-    assert!(reliability::invariant_violations(&conn).is_empty());
+    assert_eq!(reliability::check_problems(&db.path), Vec::<String>::new());
 }
 
 /// Child entry: opens the shared file at the shared instant and reads the fixture's

@@ -249,6 +249,50 @@ fn a_missing_or_unknown_key_is_401() {
     assert_eq!(none["data"], Value::Null);
 }
 
+/// The `connection` header of the answer to a POST of `body` to `path` with `key`.
+fn connection_header(shim: &Shim, path: &str, key: Option<&str>, body: &str) -> Option<String> {
+    let mut request = ureq::http::Request::builder()
+        .method("POST")
+        .uri(format!("{}{path}", shim.base))
+        .header("content-type", "application/json");
+    if let Some(key) = key {
+        request = request.header("authorization", key);
+    }
+    let response = shim
+        .agent
+        .run(request.body(body.to_owned()).unwrap())
+        .expect("HTTP exchange");
+    response
+        .headers()
+        .get("connection")
+        .map(|v| v.to_str().unwrap().to_owned())
+}
+
+#[test]
+fn an_answer_sent_before_the_body_was_read_closes_the_connection() {
+    let shim = Shim::start();
+    let body = r#"{"phone_number": "(415) 555-0192"}"#;
+    // Refused before the body is read: the client is told not to reuse the connection.
+    for (path, key) in [
+        ("/v1/contacts/resolve", None),
+        ("/v1/contacts/resolve", Some("key-unknown")),
+        ("/v1/nowhere", Some(ACME)),
+    ] {
+        assert_eq!(
+            connection_header(&shim, path, key, body).as_deref(),
+            Some("close"),
+            "{path} {key:?}"
+        );
+    }
+    // Read and answered: the connection stays open, and keeps serving.
+    for _ in 0..3 {
+        assert_eq!(
+            connection_header(&shim, "/v1/contacts/resolve", Some(ACME), body),
+            None
+        );
+    }
+}
+
 #[test]
 fn unknown_paths_are_404_and_wrong_methods_405_with_envelopes() {
     let shim = Shim::start();

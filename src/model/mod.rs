@@ -6,6 +6,7 @@ mod contact;
 mod document;
 mod json;
 mod memory;
+mod operating;
 mod record;
 
 pub use activity::{Call, Direction, NewCall, NewSmsConversation, SmsConversation};
@@ -18,6 +19,7 @@ pub use memory::{
     Channel, Entity, EntityRef, EntityUpdate, HistoryEntry, HistoryKind, Memory, MemoryScope,
     Message, OpenItem, Priority, Role,
 };
+pub use operating::{BackupSummary, CheckOutcome, CheckReport, CheckWarning};
 pub use record::{MemoryContext, MemoryRecord, OpenedMemory};
 
 pub(crate) use activity::{ActivityKind, ActivityRow};

@@ -235,6 +235,9 @@ fn guess(text: &str, region: PhoneRegion) -> Option<String> {
     Some(e164)
 }
 
+/// Most digits of an E.164 number, country code included (ITU-T E.164, section 6).
+const MAX_E164_DIGITS: usize = 15;
+
 /// Parses with libphonenumber (the `rlibphonenumber` port and its metadata),
 /// validates, and formats in E.164. A number written with its country code (`+`,
 /// `00`, `011`, or the region's international prefix) is read as such: the default
@@ -250,9 +253,15 @@ fn parse(text: &str, region: Region, field: &'static str) -> Result<String> {
         if !PHONE_NUMBER_UTIL.is_valid_number(&number) {
             return Some(Err("is not a valid phone number"));
         }
-        Some(Ok(PHONE_NUMBER_UTIL
+        let e164 = PHONE_NUMBER_UTIL
             .format(&number, PhoneNumberFormat::E164)
-            .into_owned()))
+            .into_owned();
+        // libphonenumber accepts national numbers of up to 17 digits (and letters as
+        // vanity digits), so some region patterns pass numbers E.164 itself forbids.
+        if e164.len() > 1 + MAX_E164_DIGITS {
+            return Some(Err("is not a valid phone number"));
+        }
+        Some(Ok(e164))
     }));
     match parsed {
         Ok(Some(Ok(e164))) => Ok(e164),
@@ -320,6 +329,20 @@ mod tests {
 
     fn us() -> PhoneRegion {
         PhoneRegion::default()
+    }
+
+    #[test]
+    fn a_number_longer_than_e164_allows_is_refused() {
+        // The fuzzer's find: valid for libphonenumber's DE pattern, 17 digits.
+        for input in ["+4921919TT22TTTT53", "+49219198822888853"] {
+            let err = phone(input, us(), "phone_number").unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                "Invalid phone_number: is not a valid phone number"
+            );
+        }
+        // Fifteen digits are still a number where the region has them.
+        assert!(phone("+4930123456", us(), "phone_number").is_ok());
     }
 
     /// The URI forms a number arrives in (`{}` is the number), and the plain spelling.

@@ -5,6 +5,7 @@
 pub(crate) mod activity;
 pub(crate) mod caller;
 pub(crate) mod changes;
+pub(crate) mod check;
 pub(crate) mod erase;
 pub(crate) mod fold;
 pub(crate) mod identify;

@@ -316,6 +316,8 @@ pub(crate) trait DocumentRows {
         orgs: OrgScope<'_>,
         each: &mut dyn FnMut(ContactDocument) -> Result<()>,
     ) -> Result<()>;
+    /// The contact with this id in this org as a document, as export writes it.
+    fn document(&self, org: &str, id: &str) -> Result<Option<ContactDocument>>;
     /// Inserts a whole document: the contact and every row it owns.
     fn insert_document(&self, document: &ContactDocument) -> Result<()>;
     /// Deletes the contact's own rows (not the contact, redirects or journal).

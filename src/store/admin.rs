@@ -6,7 +6,9 @@ use super::ContactStore;
 use crate::error::Result;
 use crate::model::MigrationFinding;
 use crate::ops::merge::{self, Merged};
-use crate::ops::transfer::{self, ExportSummary, ImportOptions, ImportProgress, ImportSummary};
+use crate::ops::transfer::{
+    self, ExportSummary, ImportError, ImportOptions, ImportProgress, ImportSummary,
+};
 use crate::storage::OrgScope;
 
 /// The administration view across all orgs, from [`ContactStore::all_orgs`]: export
@@ -56,7 +58,7 @@ impl AllOrgs<'_> {
         input: &mut (dyn BufRead + Send),
         options: &ImportOptions,
         progress: &mut dyn FnMut(ImportProgress),
-    ) -> Result<ImportSummary> {
+    ) -> Result<ImportSummary, ImportError> {
         transfer::import(&self.store.db, OrgScope::All, input, options, progress)
     }
 }

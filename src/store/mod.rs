@@ -15,7 +15,8 @@ use std::path::Path;
 use crate::error::Result;
 use crate::limits;
 use crate::model::{
-    ActivityKind, Call, Contact, ContactDetails, NewCall, NewSmsConversation, SmsConversation,
+    ActivityKind, BackupSummary, Call, CheckReport, Contact, ContactDetails, NewCall,
+    NewSmsConversation, SmsConversation,
 };
 use crate::ops::caller::{self, CallerRequest, CallerResolved};
 use crate::ops::erase::{self, Erased};
@@ -24,9 +25,11 @@ use crate::ops::list::{self, ContactPage, ListOptions, OffsetPage};
 use crate::ops::merge::{self, Merged};
 use crate::ops::resolve::{self, ResolveRequest, Resolved};
 use crate::ops::suggest::{self, MergeSuggestions, SuggestOptions};
-use crate::ops::transfer::{self, ExportSummary, ImportOptions, ImportProgress, ImportSummary};
+use crate::ops::transfer::{
+    self, ExportSummary, ImportError, ImportOptions, ImportProgress, ImportSummary,
+};
 use crate::ops::update::{self, ContactPatch, ContactUpdate};
-use crate::ops::{activity, lookup};
+use crate::ops::{activity, check, lookup};
 use crate::settings::Settings;
 use crate::storage::{Db, OrgScope};
 
@@ -103,6 +106,99 @@ impl ContactStore {
     pub fn open_in_memory_with(settings: Settings) -> Result<Self> {
         Ok(ContactStore {
             db: Db::open(None, settings)?,
+        })
+    }
+
+    /// Checks the file at `path` without writing to it: it is opened read-only —
+    /// never created, migrated or switched to WAL — and checked as
+    /// [`ContactStore::check`] does. For an operator after a crash or a disk problem,
+    /// while other processes may keep using the file.
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir()?;
+    /// # let path = dir.path().join("contacts.db");
+    /// use contactstore::{ContactStore, ResolveRequest};
+    /// ContactStore::open(&path)?.org("acme")?.resolve(&ResolveRequest::phone("+14155550192"))?;
+    /// let report = ContactStore::check_file(&path)?;
+    /// assert!(report.healthy, "{report:?}");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::IncompatibleVersion`](crate::Error::IncompatibleVersion) for a file of a newer contactstore,
+    /// [`Error::ForeignDatabase`](crate::Error::ForeignDatabase) for another application's,
+    /// [`Error::Storage`](crate::Error::Storage) when the file cannot be opened (a
+    /// missing file included) or read. Damage the checks can name is a failed check in
+    /// the report, not an error.
+    pub fn check_file(path: impl AsRef<Path>) -> Result<CheckReport> {
+        check::check(&Db::open_read_only(path.as_ref(), Settings::default())?)
+    }
+
+    /// Checks the store: the file's header (`application_id`, schema version),
+    /// SQLite's `integrity_check` and `foreign_key_check`, and the store's own
+    /// invariants — every identifier, memory, entity, call and conversation has its
+    /// contact; no contact of a merged-away id remains; every redirect reaches a live
+    /// contact in one step and agrees with the merge journal; at most one primary
+    /// identifier per type — each with what it found. What schema upgrades left for an
+    /// operator ([`AllOrgs::migration_findings`]) is listed as warnings. One read
+    /// transaction; never writes. It reads the whole file: seconds for a large store.
+    ///
+    /// # Errors
+    /// [`Error::Storage`](crate::Error::Storage) when the file cannot be read (busy
+    /// past the timeout, I/O). Damage is a failed check in the report.
+    pub fn check(&self) -> Result<CheckReport> {
+        check::check(&self.db)
+    }
+
+    /// Writes a consistent copy of the store to `destination` while other processes
+    /// keep writing: SQLite's `VACUUM INTO`, one read snapshot (writers do not wait for
+    /// it), compacted (no free pages, so nothing deleted reaches the copy). The file is
+    /// created readable by its owner only and synced; an existing file is never
+    /// overwritten. The copy is a store like any other: open it with
+    /// [`ContactStore::open`].
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir()?;
+    /// use contactstore::{ContactStore, IdentifierQuery, ResolveRequest};
+    /// let store = ContactStore::open(dir.path().join("contacts.db"))?;
+    /// store.org("acme")?.resolve(&ResolveRequest::phone("+14155550192"))?;
+    /// store.backup_to(dir.path().join("copy.db"))?;
+    /// let copy = ContactStore::open(dir.path().join("copy.db"))?;
+    /// assert!(copy.org("acme")?.find(&IdentifierQuery::phone("+14155550192"))?.is_some());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::InvalidField`](crate::Error::InvalidField) naming `destination` when it
+    /// exists already (or is not a UTF-8 path); [`Error::Io`](crate::Error::Io) when it
+    /// cannot be created; [`Error::Storage`](crate::Error::Storage) when the copy fails
+    /// (a full disk: the partial file is removed).
+    pub fn backup_to(&self, destination: impl AsRef<Path>) -> Result<BackupSummary> {
+        Ok(BackupSummary {
+            bytes: self.db.backup_to(destination.as_ref())?,
+        })
+    }
+
+    /// As [`ContactStore::backup_to`], replacing `destination` if it exists — only
+    /// when asked, so an operator's existing file is never lost by accident. The copy
+    /// is written beside it and renamed over it when complete, so `destination` is
+    /// always either the old file or the whole new copy, never a partial one.
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir()?;
+    /// use contactstore::ContactStore;
+    /// let store = ContactStore::open(dir.path().join("contacts.db"))?;
+    /// store.backup_to(dir.path().join("nightly.db"))?;
+    /// assert!(store.backup_to(dir.path().join("nightly.db")).is_err());
+    /// store.backup_replacing(dir.path().join("nightly.db"))?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`ContactStore::backup_to`], but an existing file is no error.
+    pub fn backup_replacing(&self, destination: impl AsRef<Path>) -> Result<BackupSummary> {
+        Ok(BackupSummary {
+            bytes: self.db.backup_replacing(destination.as_ref())?,
         })
     }
 
@@ -434,15 +530,22 @@ impl<'s> Org<'s> {
     /// # Ok::<(), contactstore::Error>(())
     /// ```
     ///
+    /// A line whose content the store already holds — the contact it names (by id, or
+    /// else the one owning all its identifiers) already is that document — counts as
+    /// `unchanged` and writes nothing, so importing a file again after a crash lands
+    /// exactly the lines the first run did not.
+    ///
     /// # Errors
-    /// Only failures that stop the whole import: [`Error::Io`](crate::Error::Io) reading the input,
-    /// [`Error::Storage`](crate::Error::Storage) writing. Bad lines are reported in the summary instead.
+    /// Only failures that stop the whole import, as an [`ImportError`] carrying the
+    /// summary of the committed lines and the cause: [`Error::Io`](crate::Error::Io)
+    /// reading the input, [`Error::Storage`](crate::Error::Storage) writing. Bad lines
+    /// are reported in the summary instead.
     pub fn import(
         &self,
         input: &mut (dyn BufRead + Send),
         options: &ImportOptions,
         progress: &mut dyn FnMut(ImportProgress),
-    ) -> Result<ImportSummary> {
+    ) -> Result<ImportSummary, ImportError> {
         transfer::import(
             &self.store.db,
             OrgScope::One(&self.org_id),

@@ -169,3 +169,77 @@ pub fn tagged<'a>(stdout: &'a str, tag: &str) -> Vec<&'a str> {
         .filter_map(|l| l.find(tag).map(|i| &l[i + tag.len()..]))
         .collect()
 }
+
+/// `n` contact documents of three orgs (`org-a`, `org-b`, `org-c`), one a line, in
+/// every shape import takes — identifiers in several spellings, memories with messages,
+/// open items and entities, calls and SMS — without ids and without `updated_at`, as a
+/// hand-written file would be.
+pub fn generated(n: usize) -> String {
+    let mut out = String::new();
+    for i in 0..n {
+        let org = ["org-a", "org-b", "org-c"][i % 3];
+        let mut identifiers = vec![serde_json::json!({
+            "identifier_type": "phone_number",
+            "identifier_value": format!("(415) 555-{:04}", i),
+        })];
+        if i % 2 == 0 {
+            identifiers.push(serde_json::json!({"identifier_type": "email", "identifier_value": format!("User{i}@Example.com")}));
+        }
+        if i % 5 == 0 {
+            identifiers.push(
+                serde_json::json!({"identifier_type": "external_id", "identifier_value": format!("crm-{i}")}),
+            );
+            identifiers.push(serde_json::json!({"identifier_type": "phone_number", "identifier_value": format!("+1 212 555 {:04}", i)}));
+        }
+        let mut memories = Vec::new();
+        if i % 3 == 0 {
+            memories.push(serde_json::json!({
+                "persona_id": format!("persona-{}", i % 4),
+                "summary": format!("Summary {i} with unicode: café ☎"),
+                "facts": {"tier": i % 3, "vip": i % 2 == 0, "nested": {"a": [1, 2.5, null]}},
+                "recent_messages": (0..(i % 7)).map(|k| serde_json::json!({
+                    "role": if k % 2 == 0 { "user" } else { "assistant" },
+                    "content": format!("message {k} \"quoted\" \n newline"),
+                    "channel": (["sms", "voice", "email", "chat"][k % 4]),
+                    "timestamp": format!("2025-07-2{}T09:10:{:02}.{:03}Z", k % 9, k, i % 1000),
+                })).collect::<Vec<_>>(),
+                "open_items": [{
+                    "type": "follow_up", "description": format!("item {i}"),
+                    "created_at": "2025-07-23T09:10:00Z", "priority": "high",
+                    "related_to": {"entity_type": "order", "entity_id": format!("order-{i}")}
+                }],
+                "entities": [
+                    {"entity_type": "order", "entity_id": format!("order-{i}"), "facts": {"n": i},
+                     "status": "open", "last_discussed_at": "2025-07-23T09:10:00+02:00", "notes": null},
+                    {"entity_type": "booking", "entity_id": "b", "facts": {}, "status": null,
+                     "last_discussed_at": null, "notes": "window seat"}
+                ]
+            }));
+        }
+        if i % 4 == 0 {
+            memories.push(serde_json::json!({"agent_number": "+1 415 555 0100"}));
+        }
+        let calls: Vec<serde_json::Value> = (0..(i % 3)).map(|k| serde_json::json!({
+            "direction": "inbound", "agent_number": "4155550100", "contact_number": format!("(415) 555-{:04}", i),
+            "started_at": format!("2025-07-2{k}T10:00:00Z"), "duration_seconds": 60 + k,
+            "status": "completed", "summary": "ok", "metadata": {"k": k}
+        })).collect();
+        let sms: Vec<serde_json::Value> = (0..(i % 2)).map(|_| serde_json::json!({
+            "direction": "outbound", "contact_number": format!("+1415555{:04}", i),
+            "started_at": "2025-07-22T10:00:00Z", "message_count": 3, "status": "closed", "summary": null
+        })).collect();
+        let doc = serde_json::json!({
+            "org_id": org,
+            "name": if i % 6 == 0 { serde_json::Value::Null } else { serde_json::json!(format!("Contact {i}")) },
+            "metadata": {"source": "crm", "i": i},
+            "created_at": format!("2025-0{}-1{}T08:00:00.{:03}Z", 1 + i % 9, i % 10, i % 1000),
+            "identifiers": identifiers,
+            "memories": memories,
+            "calls": calls,
+            "sms_conversations": sms,
+        });
+        out.push_str(&serde_json::to_string(&doc).unwrap());
+        out.push('\n');
+    }
+    out
+}

@@ -1,12 +1,10 @@
 //! Helpers of the reliability tests (contention, crashes, faults, WAL growth): a small
-//! seeded random number generator, the store's invariants as SQL, latency percentiles
+//! seeded random number generator, the library's check of a file, latency percentiles
 //! and the switch for the long runs.
 #![allow(dead_code)]
 
 use std::path::Path;
 use std::time::Duration;
-
-use rusqlite::Connection;
 
 /// True when the long variants were asked for (`CONTACTSTORE_LONG=1`).
 pub fn long_run() -> bool {
@@ -55,94 +53,17 @@ impl Rng {
     }
 }
 
-/// The store's own invariants, each a query counting the rows that break it.
-pub const INVARIANTS: &[(&str, &str)] = &[
-    (
-        "every identifier's contact exists",
-        "SELECT count(*) FROM identifier i LEFT JOIN contact c \
-         ON c.org_id = i.org_id AND c.id = i.contact_id WHERE c.id IS NULL",
-    ),
-    (
-        "every memory's contact exists",
-        "SELECT count(*) FROM memory m LEFT JOIN contact c \
-         ON c.org_id = m.org_id AND c.id = m.contact_id WHERE c.id IS NULL",
-    ),
-    (
-        "every entity's memory exists",
-        "SELECT count(*) FROM memory_entity e LEFT JOIN memory m \
-         ON m.org_id = e.org_id AND m.id = e.memory_id WHERE m.id IS NULL",
-    ),
-    (
-        "every call's and conversation's contact exists",
-        "SELECT count(*) FROM activity a LEFT JOIN contact c \
-         ON c.org_id = a.org_id AND c.id = a.contact_id WHERE c.id IS NULL",
-    ),
-    (
-        "no contact of a merged id remains",
-        "SELECT count(*) FROM merge_redirect r JOIN contact c \
-         ON c.org_id = r.org_id AND c.id = r.merged_id",
-    ),
-    (
-        "every redirect reaches a contact in one step",
-        "SELECT count(*) FROM merge_redirect r LEFT JOIN contact c \
-         ON c.org_id = r.org_id AND c.id = r.surviving_id WHERE c.id IS NULL",
-    ),
-    (
-        "every journaled merge not undone has its redirect",
-        "SELECT count(*) FROM merge_journal j LEFT JOIN merge_redirect r \
-         ON r.org_id = j.org_id AND r.merged_id = j.duplicate_id \
-         WHERE r.merged_id IS NULL AND j.unmerged_at IS NULL",
-    ),
-    (
-        "every redirect has its journaled merge, not undone",
-        "SELECT count(*) FROM merge_redirect r WHERE NOT EXISTS (SELECT 1 FROM merge_journal j \
-         WHERE j.org_id = r.org_id AND j.duplicate_id = r.merged_id AND j.unmerged_at IS NULL)",
-    ),
-    (
-        "an undone merge keeps no snapshot",
-        "SELECT count(*) FROM merge_journal WHERE unmerged_at IS NOT NULL AND snapshot IS NOT NULL",
-    ),
-    (
-        "at most one primary identifier per type per contact",
-        "SELECT count(*) FROM (SELECT 1 FROM identifier WHERE is_primary = 1 \
-         GROUP BY org_id, contact_id, identifier_type HAVING count(*) > 1)",
-    ),
-];
-
-/// `PRAGMA integrity_check` and `foreign_key_check`: empty when the file is sound.
-pub fn integrity_problems(conn: &Connection) -> Vec<String> {
-    let mut problems = Vec::new();
-    let mut stmt = conn
-        .prepare("PRAGMA integrity_check")
-        .expect("integrity_check");
-    let rows = stmt
-        .query_map([], |r| r.get::<_, String>(0))
-        .expect("integrity_check rows");
-    for row in rows {
-        let row = row.expect("integrity_check row");
-        if row != "ok" {
-            problems.push(row);
-        }
-    }
-    let fk: i64 = conn
-        .query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
-            r.get(0)
-        })
-        .expect("foreign_key_check");
-    if fk > 0 {
-        problems.push(format!("{fk} foreign key violations"));
-    }
-    problems
-}
-
-/// The invariants that do not hold, with how many rows break each.
-pub fn invariant_violations(conn: &Connection) -> Vec<String> {
-    INVARIANTS
-        .iter()
-        .filter_map(|(name, sql)| {
-            let n: i64 = conn.query_row(sql, [], |r| r.get(0)).expect(name);
-            (n > 0).then(|| format!("{name}: {n} rows"))
-        })
+/// What `ContactStore::check_file` finds wrong with the file — SQLite's
+/// `integrity_check` and `foreign_key_check`, the header and the store's invariants
+/// (every identifier, memory, entity, call and conversation has its contact; no
+/// contact of a merged id remains; every redirect reaches a contact in one step and
+/// agrees with the journal; one primary per type) — one line per failed check, empty
+/// when the file is sound. The library's check is the one home of these invariants.
+pub fn check_problems(db: &Path) -> Vec<String> {
+    let report = contactstore::ContactStore::check_file(db).expect("the check runs");
+    report
+        .failures()
+        .map(|c| format!("{}: {} problems {:?}", c.check, c.problems, c.details))
         .collect()
 }
 

@@ -13,6 +13,7 @@ mod caller;
 mod contact;
 mod history;
 mod memory;
+mod operate;
 #[cfg(feature = "serve")]
 mod serve;
 mod transfer;
@@ -35,7 +36,8 @@ use serde_json::Value;
 /// Every command prints one JSON envelope on stdout: {"data": …, "errors": null} on
 /// success, {"data": null, "errors": [{"error": CODE, "message": …}]} on failure.
 /// Exit status: 0 success (a find with no match included), 2 bad request or usage,
-/// 3 not found, 1 any other failure.
+/// 3 not found, 1 any other failure. import exits 2 when some lines were rejected
+/// (the others landed), check 1 when the store is not healthy.
 #[derive(Parser, Debug)]
 #[command(name = "contactstore", version, max_term_width = 100)]
 struct Cli {
@@ -142,7 +144,10 @@ enum Command {
     #[command(subcommand)]
     Sms(SmsCommand),
     /// Import contact documents (JSON Lines) from FILE or stdin. Each line is atomic;
-    /// rejected lines are listed with their numbers in the final envelope.
+    /// rejected lines are listed with their numbers in the final envelope, and lines
+    /// the store already holds count as unchanged (so a file can be imported again
+    /// after a crash). Exit status 2 when some lines were rejected, 1 when a failure
+    /// stopped the import (the envelope gives the last committed line).
     Import {
         /// Input file, or - for stdin.
         #[arg(default_value = "-")]
@@ -158,6 +163,22 @@ enum Command {
         #[arg(default_value = "-")]
         file: String,
     },
+    /// Write a consistent copy of the database to DEST while other processes keep
+    /// writing (SQLite's VACUUM INTO). DEST is created readable by its owner only; an
+    /// existing file is refused unless --overwrite is given. The copy is a store like
+    /// any other.
+    Backup {
+        /// The new file.
+        destination: PathBuf,
+        /// Replace DEST if it exists (atomically: the copy is renamed over it when
+        /// complete).
+        #[arg(long)]
+        overwrite: bool,
+    },
+    /// Check the database without writing to it: SQLite's integrity_check and
+    /// foreign_key_check, and the store's invariants. Prints a report; exit status 0
+    /// when healthy, 1 when not. Migration findings are listed as warnings.
+    Check,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug)]
@@ -197,7 +218,7 @@ fn main() -> ExitCode {
         Err(e) => return usage_error(&e),
     };
     match run(&cli) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(error) => {
             let envelope = Envelope::<()>::failure(&error);
             if matches!(&cli.command, Command::Export { file } if file == "-") {
@@ -211,13 +232,14 @@ fn main() -> ExitCode {
     }
 }
 
-/// Runs the command and prints its success envelope. Arguments become a library
-/// request before the store is opened, so a bad argument creates no file.
-fn run(cli: &Cli) -> Result<(), Error> {
+/// Runs the command and prints its success envelope (import and check print their own
+/// and choose their exit status). Arguments become a library request before the store
+/// is opened, so a bad argument creates no file.
+fn run(cli: &Cli) -> Result<ExitCode, Error> {
     let region: PhoneRegion = cli.region.parse()?;
     let settings = Settings::default().region(region);
     let store = || ContactStore::open_with(&cli.db, settings.clone());
-    match &cli.command {
+    let () = match &cli.command {
         Command::Resolve(args) => {
             let request = args.request()?;
             print_success(store()?.org(one_org(cli)?)?.resolve(&request)?)
@@ -265,8 +287,13 @@ fn run(cli: &Cli) -> Result<(), Error> {
                 ConflictPolicy::Reject => OnConflict::Reject,
                 ConflictPolicy::Merge => OnConflict::Merge,
             });
-            print_success(transfer::import(cli, &store()?, file, &options)?)
+            return transfer::import(cli, &store()?, file, &options);
         }
+        Command::Backup {
+            destination,
+            overwrite,
+        } => operate::backup(cli, store, destination, *overwrite),
+        Command::Check => return operate::check(cli),
         Command::Export { file } => {
             let summary = transfer::export(cli, &store()?, file)?;
             if file == "-" {
@@ -280,7 +307,8 @@ fn run(cli: &Cli) -> Result<(), Error> {
                 print_success(summary)
             }
         }
-    }
+    }?;
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Parses a JSON object argument (facts, metadata) with a field-naming error.

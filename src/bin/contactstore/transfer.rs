@@ -3,20 +3,80 @@
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufReader, BufWriter, IsTerminal, Write};
 use std::path::Path;
+use std::process::ExitCode;
 
+use contactstore::envelope::{Envelope, ErrorBody};
 use contactstore::{
-    ContactStore, Error, ExportSummary, ImportOptions, ImportProgress, ImportSummary,
+    ContactStore, Error, ErrorCode, ExportSummary, ImportError, ImportOptions, ImportProgress,
+    ImportSummary,
 };
 use indicatif::{ProgressBar, ProgressStyle};
+use serde::Serialize;
 
-use super::Cli;
+use super::{exit_code, print_json, Cli};
 
+/// The data of an import that a failure stopped: the summary of the committed lines and
+/// the last of them.
+#[derive(Serialize)]
+struct Stopped<'a> {
+    last_committed_line: u64,
+    #[serde(flatten)]
+    summary: &'a ImportSummary,
+}
+
+/// Runs the import and prints its envelope. Exit status: 0 when every line landed or
+/// was unchanged; 2 when some were rejected (the others landed; `data.errors` lists
+/// them); 1 (the failure's code) when a failure stopped the import, with the summary of
+/// what was committed. Errors before the import starts (an input file that does not
+/// open) are returned.
 pub fn import(
     cli: &Cli,
     store: &ContactStore,
     file: &str,
     options: &ImportOptions,
-) -> Result<ImportSummary, Error> {
+) -> Result<ExitCode, Error> {
+    let outcome = run_import(cli, store, file, options)?;
+    let error = |code: ErrorCode, message: String| {
+        Some(vec![ErrorBody {
+            error: code.as_str().to_owned(),
+            message,
+        }])
+    };
+    Ok(match outcome {
+        Ok(summary) if summary.rejected == 0 => {
+            print_json(&Envelope::success(summary));
+            ExitCode::SUCCESS
+        }
+        Ok(summary) => {
+            let message = format!(
+                "{} line(s) were rejected (see data.errors); the others landed",
+                summary.rejected
+            );
+            print_json(&Envelope {
+                errors: error(ErrorCode::BadRequest, message),
+                data: Some(summary),
+            });
+            ExitCode::from(2)
+        }
+        Err(ImportError { summary, error: e }) => {
+            print_json(&Envelope {
+                errors: error(e.code(), e.to_string()),
+                data: Some(Stopped {
+                    last_committed_line: summary.lines,
+                    summary: &summary,
+                }),
+            });
+            exit_code(e.code())
+        }
+    })
+}
+
+fn run_import(
+    cli: &Cli,
+    store: &ContactStore,
+    file: &str,
+    options: &ImportOptions,
+) -> Result<Result<ImportSummary, ImportError>, Error> {
     let (mut input, total): (Box<dyn io::BufRead + Send>, Option<u64>) = if file == "-" {
         (
             Box::new(BufReader::with_capacity(1 << 20, io::stdin())),
@@ -34,7 +94,7 @@ pub fn import(
             bar.set_message(format!("{} lines", p.lines));
         }
     };
-    let summary = if cli.all_orgs {
+    let outcome = if cli.all_orgs {
         store.all_orgs().import(&mut input, options, &mut report)
     } else {
         store
@@ -44,7 +104,7 @@ pub fn import(
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
-    summary
+    Ok(outcome)
 }
 
 pub fn export(cli: &Cli, store: &ContactStore, file: &str) -> Result<ExportSummary, Error> {

@@ -2,7 +2,8 @@
 //! (pure CPU work), while the calling thread, which owns the connection, writes them.
 //!
 //! Each line is atomic: it is checked for collisions under the write lock before any
-//! of it is written (a merge-mode line runs in a savepoint). Lines are committed in
+//! of it is written (a merge-mode line runs in a savepoint). A line the store already
+//! holds ([`super::unchanged`]) is counted and skipped. Lines are committed in
 //! large batches — at most [`LINES_PER_COMMIT`] lines and [`BYTES_PER_COMMIT`] bytes,
 //! at least every [`TRANSACTION_TIME`] — and whenever the writer waits for input. Memory stays bounded: a few batches in flight, and at most
 //! [`MAX_REPORTED_ERRORS`] line errors kept.
@@ -14,7 +15,8 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 
 use super::parse::{parse_line, LineContext, Parsed};
-use super::{ImportOptions, ImportProgress, ImportSummary, LineError, OnConflict};
+use super::unchanged::holds;
+use super::{ImportError, ImportOptions, ImportProgress, ImportSummary, LineError, OnConflict};
 use crate::error::{Error, ErrorCode, Result};
 use crate::limits::{MAX_LINE_BYTES, MAX_REPORTED_ERRORS};
 use crate::model::{
@@ -56,7 +58,7 @@ pub(crate) fn import(
     input: &mut (dyn BufRead + Send),
     options: &ImportOptions,
     progress: &mut dyn FnMut(ImportProgress),
-) -> Result<ImportSummary> {
+) -> Result<ImportSummary, ImportError> {
     let cx = LineContext {
         org: match orgs {
             OrgScope::One(org) => Some(org),
@@ -68,7 +70,14 @@ pub(crate) fn import(
     std::thread::scope(|threads| {
         let (sender, receiver) = mpsc::sync_channel::<Result<Batch>>(4);
         threads.spawn(move || read_lines(input, cx, &sender));
-        write_batches(db, receiver, options.on_conflict, cx.cap, progress)
+        let mut tally = Tally::default();
+        match write_batches(db, receiver, options, cx.cap, progress, &mut tally) {
+            Ok(()) => Ok(tally.running),
+            Err(error) => Err(ImportError {
+                summary: tally.into_committed(),
+                error,
+            }),
+        }
     })
 }
 
@@ -99,6 +108,8 @@ fn read_lines(
             {
                 Ok(n) => n,
                 Err(e) => {
+                    // The lines read before the failure are still imported.
+                    let _ = sender.send(Ok(batch));
                     let _ = sender.send(Err(e.into()));
                     return;
                 }
@@ -145,18 +156,65 @@ fn skip_rest_of_line(input: &mut (dyn BufRead + Send), buf: &mut Vec<u8>) -> u64
     }
 }
 
+/// The counts of an import: as they run, and as of the last commit.
+#[derive(Default)]
+struct Tally {
+    running: ImportSummary,
+    /// `running` at the last commit, but for its errors: how many of them it had.
+    committed: ImportSummary,
+    committed_errors: usize,
+}
+
+impl Tally {
+    /// The lines counted so far are committed.
+    fn commit(&mut self) {
+        let r = &self.running;
+        self.committed = ImportSummary {
+            lines: r.lines,
+            imported: r.imported,
+            merged: r.merged,
+            unchanged: r.unchanged,
+            rejected: r.rejected,
+            errors: Vec::new(),
+        };
+        self.committed_errors = r.errors.len();
+    }
+
+    /// The summary of what was committed.
+    fn into_committed(mut self) -> ImportSummary {
+        self.running.errors.truncate(self.committed_errors);
+        ImportSummary {
+            errors: self.running.errors,
+            ..self.committed
+        }
+    }
+
+    fn reject(&mut self, line: u64, error: &Error) {
+        self.running.rejected += 1;
+        if self.running.errors.len() < MAX_REPORTED_ERRORS {
+            self.running.errors.push(LineError {
+                line,
+                error: error.code().as_str().to_owned(),
+                message: error.to_string(),
+            });
+        }
+    }
+}
+
 /// The writing side: imports each line ([`import_line`]) and commits every
 /// [`LINES_PER_COMMIT`] lines, every [`TRANSACTION_TIME`], and before waiting for the
-/// reader. A storage failure ends the import, rolling back the open batch.
+/// reader. A storage failure ends the import, rolling back the open batch; an error
+/// reading the input ends it after committing the lines before it. `tally` keeps
+/// what was committed.
 fn write_batches(
     db: &Db,
     receiver: mpsc::Receiver<Result<Batch>>,
-    on_conflict: OnConflict,
+    options: &ImportOptions,
     cap: usize,
     progress: &mut dyn FnMut(ImportProgress),
-) -> Result<ImportSummary> {
+    tally: &mut Tally,
+) -> Result<()> {
     let mut writer = db.batch_writer();
-    let mut summary = ImportSummary::default();
     let mut seen = ImportProgress::default();
     let (mut in_tx, mut bytes_in_tx) = (0usize, 0u64);
     loop {
@@ -167,6 +225,7 @@ fn write_batches(
                 // The reader is behind (a slow pipe, a slow parse): commit before
                 // waiting, so other processes are not kept out of the file meanwhile.
                 writer.commit()?;
+                tally.commit();
                 (in_tx, bytes_in_tx) = (0, 0);
                 match receiver.recv() {
                     Ok(batch) => batch,
@@ -174,22 +233,30 @@ fn write_batches(
                 }
             }
         };
-        let batch = batch?;
+        let batch = match batch {
+            Ok(batch) => batch,
+            Err(input_failed) => {
+                writer.commit()?;
+                tally.commit();
+                return Err(input_failed);
+            }
+        };
         for (number, bytes, parsed) in batch.lines {
-            summary.lines = number;
+            tally.running.lines = number;
             let parsed = match parsed {
                 None => continue,
                 Some(Ok(p)) => p,
                 Some(Err(e)) => {
-                    reject(&mut summary, number, &e);
+                    tally.reject(number, &e);
                     continue;
                 }
             };
-            match import_line(&writer.tx()?, parsed, on_conflict, cap) {
-                Ok(Landed::Merged) => summary.merged += 1,
-                Ok(Landed::Imported) => summary.imported += 1,
+            match import_line(&writer.tx()?, parsed, options.on_conflict, cap) {
+                Ok(Landed::Merged) => tally.running.merged += 1,
+                Ok(Landed::Imported) => tally.running.imported += 1,
+                Ok(Landed::Unchanged) => tally.running.unchanged += 1,
                 Err(e) if e.code() != ErrorCode::BadRequest => return Err(e),
-                Err(e) => reject(&mut summary, number, &e),
+                Err(e) => tally.reject(number, &e),
             }
             in_tx += 1;
             bytes_in_tx += bytes;
@@ -198,32 +265,25 @@ fn write_batches(
                 || writer.held_for() >= TRANSACTION_TIME
             {
                 writer.commit()?;
+                tally.commit();
                 (in_tx, bytes_in_tx) = (0, 0);
             }
         }
-        seen.lines = summary.lines;
+        seen.lines = tally.running.lines;
         seen.bytes += batch.bytes;
         progress(seen);
     }
     writer.commit()?;
-    Ok(summary)
-}
-
-fn reject(summary: &mut ImportSummary, line: u64, error: &Error) {
-    summary.rejected += 1;
-    if summary.errors.len() < MAX_REPORTED_ERRORS {
-        summary.errors.push(LineError {
-            line,
-            error: error.code().as_str().to_owned(),
-            message: error.to_string(),
-        });
-    }
+    tally.commit();
+    Ok(())
 }
 
 /// How a line landed.
 enum Landed {
     Imported,
     Merged,
+    /// The store held the line's content already; nothing was written.
+    Unchanged,
 }
 
 /// Imports one line inside the open transaction. A BAD_REQUEST leaves nothing of the
@@ -232,6 +292,8 @@ enum Landed {
 /// A plain line is checked first and then inserted without a savepoint: a savepoint
 /// makes SQLite copy every page the line touches into a statement journal, which cost
 /// a third of an import's time. A merge has more ways to fail, so it runs in one.
+/// Whether the store holds the line already is asked only of a contact the line
+/// meets (its id or its identifiers in use): a line of new data costs no more.
 fn import_line(
     tx: &dyn Tx,
     mut parsed: Parsed,
@@ -240,16 +302,20 @@ fn import_line(
 ) -> Result<Landed> {
     if on_conflict == OnConflict::Merge {
         if let Some(target) = merge_target(tx, &parsed.document)? {
+            if already_merged(tx, &parsed, &target)? {
+                return Ok(Landed::Unchanged);
+            }
             let mut document = Some(parsed.document);
             tx.savepoint(&mut || match document.take() {
-                Some(d) => insert_merging(tx, d, &target, cap),
+                Some(d) => insert_merging(tx, d, &target.contact, cap),
                 None => Ok(()),
             })?;
             return Ok(Landed::Merged);
         }
     }
-    settle_id(tx, &mut parsed)?;
-    check_collisions(tx, &parsed.document)?;
+    if settle_id(tx, &mut parsed)? || check_collisions(tx, &parsed)? {
+        return Ok(Landed::Unchanged);
+    }
     // Checked above under the write lock: a constraint failure now would not be the
     // line's fault, and ends the import like any storage failure.
     let d = &parsed.document;
@@ -272,44 +338,73 @@ fn import_line(
     Ok(Landed::Imported)
 }
 
+/// Whether the contact `id` of the line's org is the line's document.
+fn stored_as_is(tx: &dyn Tx, parsed: &Parsed, id: &str) -> Result<bool> {
+    Ok(tx
+        .document(&parsed.document.org_id, id)?
+        .is_some_and(|stored| holds(&stored, parsed)))
+}
+
 /// Keeps a line's contact id when it is free; refuses one this org uses (the contact
-/// exists, or was merged away and redirects); replaces one another org uses.
-fn settle_id(tx: &dyn Tx, parsed: &mut Parsed) -> Result<()> {
+/// exists, or was merged away and redirects) — unless that contact is the line's
+/// document already (true: unchanged); replaces one another org uses.
+fn settle_id(tx: &dyn Tx, parsed: &mut Parsed) -> Result<bool> {
     if !parsed.id_given {
-        return Ok(()); // a fresh UUID v7
+        return Ok(false); // a fresh UUID v7
     }
-    let d = &mut parsed.document;
+    let d = &parsed.document;
     match tx.org_using_contact_id(&d.id)? {
-        Some(o) if o == d.org_id => Err(Error::invalid(
-            "id",
-            "belongs to a contact that already exists",
-        )),
+        Some(o) if o == d.org_id => {
+            if stored_as_is(tx, parsed, &parsed.document.id)? {
+                return Ok(true);
+            }
+            Err(Error::invalid(
+                "id",
+                "belongs to a contact that already exists",
+            ))
+        }
         Some(_) => {
-            d.set_contact_id(&new_id());
-            Ok(())
+            // Not this line's id to keep: the line is one without an id from now on.
+            parsed.document.set_contact_id(&new_id());
+            parsed.id_given = false;
+            Ok(false)
         }
         None if tx.redirect_of(&d.org_id, &d.id)?.is_some() => Err(Error::invalid(
             "id",
             "belongs to a contact that was merged away",
         )),
-        None => Ok(()),
+        None => Ok(false),
     }
 }
 
 /// Refuses a line that would collide with data already in the file (earlier lines of
 /// the same import included): an identifier another contact owns, or a record id in
 /// use. Run under the write lock, so that inserting cannot then fail on a constraint.
-fn check_collisions(tx: &dyn Tx, d: &ContactDocument) -> Result<()> {
+/// True when a line without an id is the document of the one contact owning all its
+/// identifiers (unchanged).
+fn check_collisions(tx: &dyn Tx, parsed: &Parsed) -> Result<bool> {
+    let d = &parsed.document;
     let org = d.org_id.as_str();
+    let mut first_owned = None;
+    let mut owned = 0;
+    let mut owners: Vec<String> = Vec::new();
     for i in &d.identifiers {
-        if tx
-            .identifier_owner(org, i.identifier_type, &i.identifier_value)?
-            .is_some()
-        {
-            return Err(Error::IdentifierTaken {
-                field: i.identifier_type.as_str(),
-            });
+        if let Some(owner) = tx.identifier_owner(org, i.identifier_type, &i.identifier_value)? {
+            first_owned.get_or_insert(i.identifier_type);
+            owned += 1;
+            if !owners.contains(&owner.contact_id) {
+                owners.push(owner.contact_id);
+            }
         }
+    }
+    if let Some(kind) = first_owned {
+        let all_of_one = owners.len() == 1 && owned == d.identifiers.len();
+        if !parsed.id_given && all_of_one && stored_as_is(tx, parsed, &owners[0])? {
+            return Ok(true);
+        }
+        return Err(Error::IdentifierTaken {
+            field: kind.as_str(),
+        });
     }
     let in_use = |field| Error::invalid(field, "belongs to a record that already exists");
     for m in &d.memories {
@@ -324,11 +419,18 @@ fn check_collisions(tx: &dyn Tx, d: &ContactDocument) -> Result<()> {
             }
         }
     }
-    Ok(())
+    Ok(false)
+}
+
+/// The existing contact a merge-mode line merges into, and whether it owns all of the
+/// line's identifiers.
+struct MergeTarget {
+    contact: String,
+    owns_all: bool,
 }
 
 /// For `--on-conflict merge`: the existing contact the line must merge into, if any.
-fn merge_target(tx: &dyn Tx, d: &ContactDocument) -> Result<Option<String>> {
+fn merge_target(tx: &dyn Tx, d: &ContactDocument) -> Result<Option<MergeTarget>> {
     let org = d.org_id.as_str();
     let mut wanted: Vec<(IdentifierType, String)> = d
         .identifiers
@@ -337,9 +439,11 @@ fn merge_target(tx: &dyn Tx, d: &ContactDocument) -> Result<Option<String>> {
         .collect();
     wanted.sort_by_key(|(k, _)| std::cmp::Reverse(k.strength()));
     let mut owners: Vec<String> = Vec::new();
+    let mut owned = 0;
     for (kind, value) in &wanted {
         if let Some(owner) = tx.identifier_owner(org, *kind, value)? {
             owners.push(owner.contact_id);
+            owned += 1;
         }
     }
     if tx.contact(org, &d.id)?.is_some() {
@@ -348,12 +452,33 @@ fn merge_target(tx: &dyn Tx, d: &ContactDocument) -> Result<Option<String>> {
     owners.dedup();
     match owners.as_slice() {
         [] => Ok(None),
-        [one] => Ok(Some(one.clone())),
+        [one] => Ok(Some(MergeTarget {
+            contact: one.clone(),
+            owns_all: owned == wanted.len(),
+        })),
         _ => Err(Error::invalid(
             "identifiers",
             "belong to several existing contacts",
         )),
     }
+}
+
+/// For `--on-conflict merge`: whether the store holds the line already — as the
+/// target's document itself, or merged into the target by an earlier run (the line's
+/// id redirects there, and the target owns all its identifiers). Merging it again
+/// would fold the same record in twice: summaries joined again, calls added again.
+fn already_merged(tx: &dyn Tx, parsed: &Parsed, target: &MergeTarget) -> Result<bool> {
+    let d = &parsed.document;
+    if parsed.id_given && target.contact == d.id {
+        return stored_as_is(tx, parsed, &d.id);
+    }
+    if !target.owns_all {
+        return Ok(false);
+    }
+    if parsed.id_given {
+        return Ok(tx.redirect_of(&d.org_id, &d.id)?.as_deref() == Some(&*target.contact));
+    }
+    stored_as_is(tx, parsed, &target.contact)
 }
 
 /// Imports a line under new ids without the identifiers others already have, and
@@ -376,9 +501,12 @@ fn insert_merging(tx: &dyn Tx, mut d: ContactDocument, target: &str, cap: usize)
     d.identifiers = kept;
     tx.insert_document(&d)?;
     let merged = merge_in(tx, OrgScope::One(&org), target, &d.id, cap)?;
-    tx.delete_redirect(&org, &d.id)?;
-    tx.rename_journaled_duplicate(&org, &d.id, &document_id)?;
+    // The document's id may name a live contact (the target itself, or another org's):
+    // then the journal and the redirect keep the temporary id, which nobody knows, so
+    // that every journaled merge still has its redirect.
     if tx.org_using_contact_id(&document_id)?.is_none() {
+        tx.delete_redirect(&org, &d.id)?;
+        tx.rename_journaled_duplicate(&org, &d.id, &document_id)?;
         tx.insert_redirect(&org, &document_id, target, merged.contact.updated_at)?;
     }
     Ok(())

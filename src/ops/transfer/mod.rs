@@ -4,16 +4,18 @@
 //! Export is deterministic (contacts by org and id; everything inside in the orders
 //! documented on the model types), so export → import into an empty file → export gives
 //! the same bytes. Import ([`import`]) parses lines on a second thread ([`parse`]) and
-//! writes them in batches.
+//! writes them in batches; a line the store already holds is left alone
+//! ([`unchanged`]), so a file can be imported again after a crash.
 
 mod import;
 mod parse;
+mod unchanged;
 
 use std::io::Write;
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorCode, Result};
 use crate::storage::{Db, OrgScope};
 
 pub(crate) use import::import;
@@ -49,19 +51,77 @@ impl ImportOptions {
 }
 
 /// How an import went.
+///
+/// Every non-blank line is counted once: `imported + merged + unchanged + rejected` is
+/// the number of lines that are not blank.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ImportSummary {
-    /// Lines read (blank lines included).
+    /// Lines read (blank lines included). When a failure stopped the import
+    /// ([`ImportError`]), the last line committed: every line up to it is settled.
     pub lines: u64,
     /// Contacts created.
     pub imported: u64,
     /// Lines merged into existing contacts (`--on-conflict merge`).
     pub merged: u64,
+    /// Lines whose content the store already held (an earlier run of the same file, an
+    /// export of this store): nothing was written for them.
+    #[serde(default)]
+    pub unchanged: u64,
     /// Lines rejected (each left nothing behind).
     pub rejected: u64,
     /// The first [`MAX_REPORTED_ERRORS`](crate::limits::MAX_REPORTED_ERRORS) rejected
     /// lines with their errors.
     pub errors: Vec<LineError>,
+}
+
+/// An import that a failure stopped — a storage failure (a full disk, a lock held past
+/// the busy timeout) or an error reading the input — with what it had done by then.
+///
+/// Lines are committed in batches; `summary` counts the committed ones, and
+/// `summary.lines` is the last line committed ([`ImportError::last_committed_line`]):
+/// every line up to it has landed, was unchanged or was rejected, and nothing after it
+/// was kept. Running the same file again lands exactly the rest (the lines already
+/// there count as unchanged). `?` turns it into the plain [`Error`].
+#[derive(Debug)]
+pub struct ImportError {
+    /// What the committed transactions did.
+    pub summary: ImportSummary,
+    /// The failure that stopped the import.
+    pub error: Error,
+}
+
+impl ImportError {
+    /// The last line whose outcome was committed (0 when none was).
+    pub fn last_committed_line(&self) -> u64 {
+        self.summary.lines
+    }
+
+    /// The contract's code of the failure.
+    pub fn code(&self) -> ErrorCode {
+        self.error.code()
+    }
+}
+
+impl std::fmt::Display for ImportError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "import stopped after line {}: {}",
+            self.summary.lines, self.error
+        )
+    }
+}
+
+impl std::error::Error for ImportError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.error)
+    }
+}
+
+impl From<ImportError> for Error {
+    fn from(e: ImportError) -> Error {
+        e.error
+    }
 }
 
 /// A rejected import line.

@@ -29,6 +29,26 @@ pub(crate) struct Parsed {
     pub document: ContactDocument,
     /// Whether the line named its contact id (a fresh one needs no check).
     pub id_given: bool,
+    /// What the line left to the importer.
+    pub filled: Filled,
+}
+
+/// The values a line left to the importer, which the parser filled in itself: fresh
+/// record ids, and timestamps (now, or the contact's). When the store already holds a
+/// line's content, these are the values the stored contact got the first time, and the
+/// line is compared with them taken from the store.
+#[derive(Debug, Default)]
+pub(crate) struct Filled {
+    /// The contact's `created_at` (now).
+    pub created_at: bool,
+    /// The contact's `updated_at` (its `created_at`).
+    pub updated_at: bool,
+    /// Record ids made up by the parser: identifiers, memories, calls and SMS.
+    pub ids: HashSet<String>,
+    /// Memories (by id as parsed) whose `created_at` is the contact's.
+    pub memory_created_at: HashSet<String>,
+    /// Memories (by id as parsed) whose `updated_at` is their `created_at`.
+    pub memory_updated_at: HashSet<String>,
 }
 
 /// What a line's parser needs to know: the handle's org (`None` for the all-orgs
@@ -200,19 +220,29 @@ pub(crate) fn parse_line(line: &str, cx: LineContext<'_>) -> Result<Parsed> {
     let org_id = org_of(cx.org, doc.org_id.as_deref())?;
     let id_given = doc.id.is_some();
     let id = contact_id(doc.id.as_deref())?;
+    let mut filled = Filled {
+        created_at: doc.created_at.is_none(),
+        updated_at: doc.updated_at.is_none(),
+        ..Filled::default()
+    };
     let created_at = timestamp(doc.created_at.as_deref(), "created_at", Timestamp::now())?;
     let updated_at = timestamp(doc.updated_at.as_deref(), "updated_at", created_at)?;
     let name = limits::name(doc.name.as_deref())?;
     let metadata = limits::metadata(doc.metadata.as_ref())?;
     limits::entries(doc.identifiers.len(), MAX_IDENTIFIERS, "identifiers")?;
     limits::entries(doc.memories.len(), MAX_LIST_ITEMS, "memories")?;
-    let identifiers = identifiers(doc.identifiers, &id, cx.region)?;
-    let memories = memories(doc.memories, &id, created_at, cx)?;
+    let identifiers = identifiers(doc.identifiers, &id, cx.region, &mut filled)?;
+    let memories = memories(doc.memories, &id, created_at, cx, &mut filled)?;
     let mut activities = Vec::with_capacity(doc.calls.len() + doc.sms_conversations.len());
     let kinds = std::iter::repeat(ActivityKind::Call).zip(doc.calls);
     let kinds = kinds.chain(std::iter::repeat(ActivityKind::Sms).zip(doc.sms_conversations));
     for (kind, given) in kinds {
-        activities.push(activity(kind, given, &id, cx.region)?);
+        let id_given = given.id.is_some();
+        let row = activity(kind, given, &id, cx.region)?;
+        if !id_given {
+            filled.ids.insert(row.id.clone());
+        }
+        activities.push(row);
     }
     let (mut calls, mut sms_conversations): (Vec<_>, Vec<_>) = activities
         .into_iter()
@@ -235,6 +265,7 @@ pub(crate) fn parse_line(line: &str, cx: LineContext<'_>) -> Result<Parsed> {
             sms_conversations,
         },
         id_given,
+        filled,
     })
 }
 
@@ -286,10 +317,20 @@ fn object(value: Option<Value>, field: &'static str) -> Result<JsonObject> {
     }
 }
 
-fn record_id(id: Option<String>, prefix: &str, field: &'static str) -> Result<String> {
+/// The record id a line gives, checked, or a fresh one (noted in `filled`).
+fn record_id(
+    id: Option<String>,
+    prefix: &str,
+    field: &'static str,
+    filled: &mut Filled,
+) -> Result<String> {
     match id {
         Some(id) => limits::record_id(&id, field),
-        None => Ok(new_prefixed_id(prefix)),
+        None => {
+            let id = new_prefixed_id(prefix);
+            filled.ids.insert(id.clone());
+            Ok(id)
+        }
     }
 }
 
@@ -299,6 +340,7 @@ fn identifiers(
     given: Vec<IdentifierIn>,
     contact_id: &str,
     region: PhoneRegion,
+    filled: &mut Filled,
 ) -> Result<Vec<Identifier>> {
     let mut identifiers: Vec<Identifier> = Vec::with_capacity(given.len());
     let mut position: HashMap<(IdentifierType, String), usize> = HashMap::new();
@@ -312,7 +354,7 @@ fn identifiers(
         }
         position.insert((kind, value.clone()), identifiers.len());
         identifiers.push(Identifier {
-            id: record_id(ident.id, "ident", "identifier id")?,
+            id: record_id(ident.id, "ident", "identifier id", filled)?,
             contact_id: contact_id.to_owned(),
             identifier_type: kind,
             identifier_value: value,
@@ -344,11 +386,12 @@ fn memories(
     contact_id: &str,
     contact_created: Timestamp,
     cx: LineContext<'_>,
+    filled: &mut Filled,
 ) -> Result<Vec<MemoryDocument>> {
     let mut memories = Vec::with_capacity(given.len());
     let mut scopes = HashSet::with_capacity(given.len());
     for m in given {
-        let memory = memory(m, contact_id, contact_created, cx)?;
+        let memory = memory(m, contact_id, contact_created, cx, filled)?;
         if !scopes.insert(memory.scope().key()) {
             return Err(Error::invalid(
                 "memories",
@@ -366,6 +409,7 @@ fn memory(
     contact_id: &str,
     contact_created: Timestamp,
     cx: LineContext<'_>,
+    filled: &mut Filled,
 ) -> Result<MemoryDocument> {
     let scope = scope::optional(
         m.persona_id.as_deref(),
@@ -402,8 +446,15 @@ fn memory(
         .map(|t| Timestamp::parse_field(t, "summary_updated_at"))
         .transpose()?;
     let memory_history = history(m.memory_history)?;
+    let id = record_id(m.id, "mem", "memory id", filled)?;
+    if m.created_at.is_none() {
+        filled.memory_created_at.insert(id.clone());
+    }
+    if m.updated_at.is_none() {
+        filled.memory_updated_at.insert(id.clone());
+    }
     Ok(MemoryDocument {
-        id: record_id(m.id, "mem", "memory id")?,
+        id,
         contact_id: contact_id.to_owned(),
         persona_id: scope.persona_id,
         agent_number: scope.agent_number,

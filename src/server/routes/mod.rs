@@ -16,7 +16,9 @@ use axum::body::Bytes;
 use axum::extract::{
     DefaultBodyLimit, FromRequest, FromRequestParts, MatchedPath, Path, Query, Request, State,
 };
-use axum::http::header::{ALLOW, AUTHORIZATION, CONTENT_TYPE};
+use axum::http::header::{
+    ALLOW, AUTHORIZATION, CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, TRANSFER_ENCODING,
+};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
@@ -73,6 +75,7 @@ pub(crate) fn router(app: Arc<App>, extra: Router<Arc<App>>) -> Router {
         .fallback(unknown_path)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(middleware::from_fn(allow_header))
+        .layer(middleware::from_fn(close_after_unread_body))
         .layer(middleware::from_fn_with_state(
             Arc::clone(&app),
             log_request,
@@ -97,6 +100,42 @@ async fn allow_header(request: Request, next: Next) -> Response {
     }
     answer
 }
+
+/// A request refused before its body was read (no key, an unknown path, method or id,
+/// a body over the limit) leaves the rest of the body on the connection, and hyper then
+/// closes the connection after the answer. Saying so in the answer
+/// (`connection: close`) keeps a client that pools connections from sending its next
+/// request down one that is closing.
+async fn close_after_unread_body(request: Request, next: Next) -> Response {
+    let has_body = request.headers().contains_key(TRANSFER_ENCODING)
+        || request
+            .headers()
+            .get(CONTENT_LENGTH)
+            .is_some_and(|length| length.as_bytes() != b"0");
+    let mut response = next.run(request).await;
+    let refused_early = matches!(
+        response.status(),
+        StatusCode::UNAUTHORIZED
+            | StatusCode::NOT_FOUND
+            | StatusCode::METHOD_NOT_ALLOWED
+            | StatusCode::PAYLOAD_TOO_LARGE
+    ) || is_too_large(&response);
+    if has_body && refused_early {
+        response
+            .headers_mut()
+            .insert(CONNECTION, HeaderValue::from_static("close"));
+    }
+    response
+}
+
+/// Whether the answer is the body-limit refusal (a 400 whose body was not all read).
+fn is_too_large(response: &Response) -> bool {
+    response.extensions().get::<BodyTooLarge>().is_some()
+}
+
+/// Marks the answer to a body over [`MAX_BODY_BYTES`].
+#[derive(Clone, Copy)]
+struct BodyTooLarge;
 
 // ---- authorization ----------------------------------------------------------------------
 
@@ -278,6 +317,7 @@ impl From<Error> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        let too_large = matches!(self, ApiError::BadBody(TOO_LARGE));
         let (status, code, message) = match self {
             ApiError::Store(e) => {
                 let code = e.code();
@@ -309,7 +349,11 @@ impl IntoResponse for ApiError {
                 message,
             }]),
         };
-        envelope(status, &failure)
+        let mut response = envelope(status, &failure);
+        if too_large {
+            response.extensions_mut().insert(BodyTooLarge);
+        }
+        response
     }
 }
 

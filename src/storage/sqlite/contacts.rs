@@ -11,7 +11,8 @@ use crate::model::{to_json, Contact};
 use crate::storage::{ContactRows, NamedContact, PageQuery};
 use crate::timestamp::Timestamp;
 
-const CONTACT_BY_ID: &str = "SELECT * FROM contact WHERE org_id = ?1 AND id = ?2";
+/// Also read as a document's head (documents.rs).
+pub(super) const CONTACT_BY_ID: &str = "SELECT * FROM contact WHERE org_id = ?1 AND id = ?2";
 /// The all-orgs handle's lookup by id (ids are unique across orgs).
 const CONTACT_BY_ID_ANY_ORG: &str = "SELECT * FROM contact WHERE id = ?1";
 /// Contact ids are unique across the file (the `contact_by_id` index), so whether an

@@ -3,6 +3,7 @@
 
 use rusqlite::Row;
 
+use super::contacts::CONTACT_BY_ID;
 use super::{stored_json, SqliteTx};
 use crate::error::Result;
 use crate::model::{ActivityKind, Contact, ContactDocument, JsonObject};
@@ -57,6 +58,13 @@ impl DocumentRows for SqliteTx<'_> {
             each(self.complete(document_head(row)?)?)?;
         }
         Ok(())
+    }
+
+    fn document(&self, org: &str, id: &str) -> Result<Option<ContactDocument>> {
+        match self.query_one(CONTACT_BY_ID, (org, id), document_head)? {
+            Some(head) => self.complete(head).map(Some),
+            None => Ok(None),
+        }
     }
 
     fn insert_document(&self, d: &ContactDocument) -> Result<()> {

@@ -2,7 +2,9 @@
 //! table (one module a table, every statement written once).
 
 mod activity;
+mod backup;
 mod changes;
+mod check;
 mod contacts;
 mod documents;
 mod findings;
@@ -41,6 +43,19 @@ impl Db {
     /// for `None`, and brings its schema up to date.
     pub(crate) fn open(path: Option<&Path>, settings: Settings) -> Result<Db> {
         let (conn, wal) = open::open(path, &settings)?;
+        Ok(Db {
+            conn,
+            settings,
+            wal,
+            compaction: changes::CompactionClock::default(),
+        })
+    }
+
+    /// Opens the database at `path` for reading only: nothing is created, migrated or
+    /// switched (the journal mode stays as it is), and SQLite refuses every write. A
+    /// newer or foreign file is refused.
+    pub(crate) fn open_read_only(path: &Path, settings: Settings) -> Result<Db> {
+        let (conn, wal) = open::open_read_only(path, &settings)?;
         Ok(Db {
             conn,
             settings,

@@ -69,6 +69,25 @@ pub(super) fn open(
     Ok((conn, wal))
 }
 
+/// Opens an existing file for reading only, for `check`: no file is created, no pragma
+/// that writes is set (the journal mode is left as it is), and `query_only` makes
+/// SQLite refuse any write. A newer or foreign file is refused.
+pub(super) fn open_read_only(
+    path: &Path,
+    settings: &Settings,
+) -> Result<(Connection, WalCheckpoints)> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX
+        | OpenFlags::SQLITE_OPEN_EXRESCODE;
+    let mut conn = Connection::open_with_flags(path, flags)?;
+    conn.busy_timeout(settings.busy_timeout)?;
+    conn.pragma_update(None, "query_only", true)?;
+    conn.pragma_update(None, "trusted_schema", false)?;
+    schema::check_compatible(&conn)?;
+    let wal = WalCheckpoints::install(&mut conn)?;
+    Ok((conn, wal))
+}
+
 fn open_flags() -> OpenFlags {
     OpenFlags::SQLITE_OPEN_READ_WRITE
         | OpenFlags::SQLITE_OPEN_CREATE

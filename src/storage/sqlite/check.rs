@@ -1,0 +1,266 @@
+//! The consistency check of a file: its header, SQLite's `integrity_check` and
+//! `foreign_key_check`, and the store's own invariants, read in one snapshot. Each
+//! invariant is a statement listing the records that break it (org and record id:
+//! never content).
+//!
+//! These statements cover every org and read whole tables by design: they are listed
+//! in the isolation and query-plan tests' allowances.
+
+use rusqlite::Connection;
+
+use super::schema::{read_header, APPLICATION_ID, SCHEMA_VERSION};
+use super::{Db, Open, SqliteTx};
+use crate::error::{Error, Result};
+use crate::limits::MAX_CHECK_DETAILS;
+use crate::model::{CheckOutcome, MigrationFinding};
+use crate::storage::FindingRows;
+
+const IDENTIFIERS_WITHOUT_CONTACT: &str = "SELECT i.org_id, i.id FROM identifier i \
+     LEFT JOIN contact c ON c.org_id = i.org_id AND c.id = i.contact_id WHERE c.id IS NULL";
+const MEMORIES_WITHOUT_CONTACT: &str = "SELECT m.org_id, m.id FROM memory m \
+     LEFT JOIN contact c ON c.org_id = m.org_id AND c.id = m.contact_id WHERE c.id IS NULL";
+const ENTITIES_WITHOUT_MEMORY: &str = "SELECT e.org_id, e.memory_id FROM memory_entity e \
+     LEFT JOIN memory m ON m.org_id = e.org_id AND m.id = e.memory_id WHERE m.id IS NULL";
+const ACTIVITIES_WITHOUT_CONTACT: &str = "SELECT a.org_id, a.id FROM activity a \
+     LEFT JOIN contact c ON c.org_id = a.org_id AND c.id = a.contact_id WHERE c.id IS NULL";
+const MERGED_IDS_WITH_A_CONTACT: &str = "SELECT r.org_id, r.merged_id FROM merge_redirect r \
+     JOIN contact c ON c.org_id = r.org_id AND c.id = r.merged_id";
+const REDIRECTS_WITHOUT_SURVIVOR: &str = "SELECT r.org_id, r.merged_id FROM merge_redirect r \
+     LEFT JOIN contact c ON c.org_id = r.org_id AND c.id = r.surviving_id WHERE c.id IS NULL";
+const MERGES_WITHOUT_REDIRECT: &str = "SELECT j.org_id, j.duplicate_id FROM merge_journal j \
+     LEFT JOIN merge_redirect r ON r.org_id = j.org_id AND r.merged_id = j.duplicate_id \
+     WHERE r.merged_id IS NULL AND j.unmerged_at IS NULL";
+const REDIRECTS_WITHOUT_MERGE: &str = "SELECT r.org_id, r.merged_id FROM merge_redirect r \
+     WHERE NOT EXISTS (SELECT 1 FROM merge_journal j \
+     WHERE j.org_id = r.org_id AND j.duplicate_id = r.merged_id AND j.unmerged_at IS NULL)";
+/// An undone merge's snapshot held the restored contact's data: unmerge clears it.
+const UNDONE_MERGES_WITH_SNAPSHOT: &str = "SELECT org_id, duplicate_id FROM merge_journal \
+     WHERE unmerged_at IS NOT NULL AND snapshot IS NOT NULL";
+const SEVERAL_PRIMARIES: &str = "SELECT org_id, contact_id FROM identifier \
+     WHERE is_primary = 1 GROUP BY org_id, contact_id, identifier_type HAVING count(*) > 1";
+
+/// The store's invariants: name, what it means, and the statement listing the
+/// records (org, id) that break it.
+const INVARIANTS: &[(&str, &str, &str)] = &[
+    (
+        "identifiers_have_contacts",
+        "every identifier's contact exists",
+        IDENTIFIERS_WITHOUT_CONTACT,
+    ),
+    (
+        "memories_have_contacts",
+        "every memory's contact exists",
+        MEMORIES_WITHOUT_CONTACT,
+    ),
+    (
+        "entities_have_memories",
+        "every entity's memory exists",
+        ENTITIES_WITHOUT_MEMORY,
+    ),
+    (
+        "activities_have_contacts",
+        "every call's and SMS conversation's contact exists",
+        ACTIVITIES_WITHOUT_CONTACT,
+    ),
+    (
+        "merged_ids_have_no_contact",
+        "no contact of a merged-away id remains",
+        MERGED_IDS_WITH_A_CONTACT,
+    ),
+    (
+        "redirects_reach_a_contact",
+        "every redirect reaches a live contact in one step",
+        REDIRECTS_WITHOUT_SURVIVOR,
+    ),
+    (
+        "merges_have_redirects",
+        "every journaled merge not undone has its redirect",
+        MERGES_WITHOUT_REDIRECT,
+    ),
+    (
+        "undone_merges_keep_no_snapshot",
+        "an undone merge keeps no snapshot of the restored contact",
+        UNDONE_MERGES_WITH_SNAPSHOT,
+    ),
+    (
+        "redirects_have_merges",
+        "every redirect has its journaled merge, not undone",
+        REDIRECTS_WITHOUT_MERGE,
+    ),
+    (
+        "one_primary_per_type",
+        "at most one primary identifier per type per contact",
+        SEVERAL_PRIMARIES,
+    ),
+];
+
+/// What the storage layer found in a file.
+pub(crate) struct FileCheck {
+    pub schema_version: i64,
+    pub outcomes: Vec<CheckOutcome>,
+    /// What upgrades left for an operator (read at the current schema only).
+    pub findings: Vec<MigrationFinding>,
+}
+
+/// The problems a check found so far: counted, the first few kept.
+struct Found {
+    count: u64,
+    details: Vec<String>,
+}
+
+impl Found {
+    fn new() -> Self {
+        Found {
+            count: 0,
+            details: Vec::new(),
+        }
+    }
+
+    fn push(&mut self, detail: String) {
+        self.count += 1;
+        if self.details.len() < MAX_CHECK_DETAILS {
+            self.details.push(detail);
+        }
+    }
+
+    fn outcome(self, check: &str, description: &str) -> CheckOutcome {
+        CheckOutcome {
+            check: check.to_owned(),
+            description: description.to_owned(),
+            ok: self.count == 0,
+            problems: self.count,
+            details: self.details,
+        }
+    }
+}
+
+impl Db {
+    /// Runs every check in one read transaction. A file too damaged for a check to
+    /// run fails that check (with SQLite's message) rather than the whole call; other
+    /// storage failures (busy past the timeout, I/O) are returned.
+    pub(crate) fn check(&self) -> Result<FileCheck> {
+        let open = Open::begin(&self.conn, "BEGIN DEFERRED")?;
+        let header = read_header(&self.conn)?;
+        let mut outcomes = vec![header_outcome(header.application_id, header.user_version)];
+        outcomes.push(guarded("integrity_check", INTEGRITY, || {
+            integrity(&self.conn)
+        })?);
+        outcomes.push(guarded("foreign_key_check", FOREIGN_KEYS, || {
+            foreign_keys(&self.conn)
+        })?);
+        let mut findings = Vec::new();
+        if header.user_version == SCHEMA_VERSION {
+            for (name, description, sql) in INVARIANTS {
+                outcomes.push(guarded(name, description, || breaking(&self.conn, sql))?);
+            }
+            match SqliteTx::new(&self.conn, false).findings() {
+                Ok(found) => findings = found,
+                Err(e) if is_damage(&e) => {
+                    let mut found = Found::new();
+                    found.push(e.to_string());
+                    outcomes.push(found.outcome("migration_findings", FINDINGS));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        match open.commit() {
+            // After meeting damage SQLite may report it again when the read
+            // transaction ends (the pager stays in its error state); the report names it.
+            Err(e) if !is_damage(&e) => return Err(e),
+            _ => {}
+        }
+        Ok(FileCheck {
+            schema_version: header.user_version,
+            outcomes,
+            findings,
+        })
+    }
+}
+
+const HEADER: &str = "the file is a contactstore database (application_id) of a schema \
+     version this build knows (user_version)";
+const INTEGRITY: &str = "PRAGMA integrity_check: the file's pages, records and indexes are \
+     sound";
+const FINDINGS: &str = "the findings schema upgrades left can be read";
+const FOREIGN_KEYS: &str = "PRAGMA foreign_key_check: every reference to a contact or a \
+     memory has its row";
+
+fn header_outcome(application_id: i32, user_version: i64) -> CheckOutcome {
+    let mut found = Found::new();
+    if application_id != APPLICATION_ID {
+        found.push(format!(
+            "application_id is {application_id:#x}, not contactstore's {APPLICATION_ID:#x}"
+        ));
+    }
+    if user_version < 1 {
+        found.push("user_version is 0: the file holds no contactstore schema".to_owned());
+    }
+    found.outcome("header", HEADER)
+}
+
+/// Runs a check; a file too damaged for it to run fails the check instead.
+fn guarded(
+    name: &str,
+    description: &str,
+    run: impl FnOnce() -> Result<Found>,
+) -> Result<CheckOutcome> {
+    match run() {
+        Ok(found) => Ok(found.outcome(name, description)),
+        Err(e) if is_damage(&e) => {
+            let mut found = Found::new();
+            found.push(e.to_string());
+            Ok(found.outcome(name, description))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Whether an error means the file is damaged (rather than busy, or unreadable).
+fn is_damage(e: &Error) -> bool {
+    use rusqlite::ErrorCode as C;
+    match e {
+        Error::Storage(s) => matches!(
+            s.sqlite_code(),
+            Some(C::DatabaseCorrupt | C::NotADatabase) | None
+        ),
+        _ => false,
+    }
+}
+
+fn integrity(conn: &Connection) -> Result<Found> {
+    let mut found = Found::new();
+    let mut stmt = conn.prepare("PRAGMA integrity_check")?;
+    let mut rows = stmt.query([])?;
+    while let Some(row) = rows.next()? {
+        let message: String = row.get(0)?;
+        if message != "ok" {
+            found.push(message);
+        }
+    }
+    Ok(found)
+}
+
+fn foreign_keys(conn: &Connection) -> Result<Found> {
+    let mut found = Found::new();
+    // (table, rowid or NULL, parent table, constraint index)
+    let mut stmt = conn.prepare("PRAGMA foreign_key_check")?;
+    let mut rows = stmt.query([])?;
+    while let Some(row) = rows.next()? {
+        let table: String = row.get(0)?;
+        let parent: String = row.get(2)?;
+        found.push(format!("a row of {table} names a missing {parent}"));
+    }
+    Ok(found)
+}
+
+fn breaking(conn: &Connection, sql: &str) -> Result<Found> {
+    let mut found = Found::new();
+    let mut stmt = conn.prepare(sql)?;
+    let mut rows = stmt.query([])?;
+    while let Some(row) = rows.next()? {
+        let org: String = row.get(0)?;
+        let id: String = row.get(1)?;
+        found.push(format!("org {org}: {id}"));
+    }
+    Ok(found)
+}
