@@ -589,7 +589,20 @@ fn an_unmerge_that_cannot_be_done_is_refused_and_changes_nothing() {
         assert_eq!(org.unmerge(id).unwrap_err().code(), ErrorCode::NotFound);
     }
     assert_eq!(dump(&db.path), before);
-    // Erasing the survivor takes the snapshot with it: the id is gone.
+    // Erasing the survivor takes the snapshot with it, and unmerge says so.
     org.erase(&a).unwrap();
-    assert_eq!(org.unmerge(&b).unwrap_err().code(), ErrorCode::NotFound);
+    let before = dump(&db.path);
+    let err = org.unmerge(&b).unwrap_err();
+    assert_eq!(
+        (err.code(), err.to_string().as_str()),
+        (
+            ErrorCode::BadRequest,
+            "Cannot unmerge: the contact it was merged into was erased, and what undoing needs \
+             with it"
+        )
+    );
+    assert_eq!(dump(&db.path), before);
+    // In another org the id means nothing.
+    let other = store.org("globex").unwrap();
+    assert_eq!(other.unmerge(&b).unwrap_err().code(), ErrorCode::NotFound);
 }

@@ -93,6 +93,9 @@ const FULL_SCANS: &[&str] = &[
     "AGENT_MEMORIES_OF_ALL_ORGS",
     "ACTIVITY_NUMBERS_OF_ALL_ORGS",
     "FINDINGS_OF_ALL_ORGS",
+    // The org's retained log through its index; json_each walks one tombstone's list
+    // of merged ids (asked only by an unmerge of an unknown id).
+    "ERASED_WITH",
     // The first and the last row in rowid order (each scan stops at one row).
     "OLDEST",
     "LAST_SEQ",

@@ -25,7 +25,8 @@
 //! * **Refused**, changing nothing: an id that was never merged away (or whose merge
 //!   is undone) is `NOT_FOUND`; a `BAD_REQUEST` says why otherwise — a merge made
 //!   before snapshots were kept, an identifier that now belongs to a third contact,
-//!   an id or memory id in use again.
+//!   an id or memory id in use again, a survivor that was erased (with the snapshot;
+//!   known from the erase tombstone while it is retained).
 //!
 //! The redirect of the restored id is removed (ids that had redirected to it redirect
 //! to it again), the journal marks the merge undone, and two events are logged: the
@@ -59,6 +60,8 @@ const BEFORE_SNAPSHOTS: &str =
     "Cannot unmerge: the merge was made before contactstore kept what undoing it needs";
 const TAKEN_IDENTIFIER: &str =
     "Cannot unmerge: an identifier of the merged contact now belongs to another contact";
+const SNAPSHOT_ERASED: &str =
+    "Cannot unmerge: the contact it was merged into was erased, and what undoing needs with it";
 const ID_IN_USE: &str = "Cannot unmerge: the merged contact's id is in use again";
 const MEMORY_IN_USE: &str = "Cannot unmerge: a memory id of the merged contact is in use again";
 /// Longest chain of later merges followed (a guard: chains are a handful long).
@@ -85,7 +88,14 @@ fn parse(entry: JournalEntry) -> Result<Hop> {
 }
 
 fn unmerge_in(tx: &dyn Tx, org: &str, merged_id: &str) -> Result<Unmerged> {
-    let entry = tx.merge_taking(org, merged_id)?.ok_or(Error::NotFound)?;
+    let Some(entry) = tx.merge_taking(org, merged_id)? else {
+        // An id whose survivor was erased is gone with its snapshot: say so, rather
+        // than that it never existed.
+        if tx.erased_with(org, merged_id)? {
+            return Err(Error::Refused(SNAPSHOT_ERASED));
+        }
+        return Err(Error::NotFound);
+    };
     let survivor_id = tx.redirect_of(org, merged_id)?.ok_or(Error::NotFound)?;
     let mut survivor = tx.contact(org, &survivor_id)?.ok_or(Error::NotFound)?;
     if tx.contact(org, merged_id)?.is_some() {

@@ -351,6 +351,9 @@ pub(crate) trait ChangeRows {
     fn changes_with_related(&self, org: &str) -> Result<Vec<(u64, String)>>;
     /// Rewrites an event's detail.
     fn set_change_detail(&self, org: &str, seq: u64, detail: &str) -> Result<()>;
+    /// Whether a retained erase tombstone lists this id among the erased contact's
+    /// merged ids.
+    fn erased_with(&self, org: &str, merged_id: &str) -> Result<bool>;
     /// Deletes every event of the contact but its erase tombstone.
     fn erase_changes_of(&self, org: &str, contact_id: &str) -> Result<u64>;
 }

@@ -38,6 +38,12 @@ const SET_DETAIL: &str = "UPDATE change_event SET detail = ?3 WHERE org_id = ?1 
 const DELETE_OF_CONTACT: &str = "DELETE FROM change_event INDEXED BY change_event_by_org \
      WHERE org_id = ?1 AND contact_id = ?2 AND kind <> 'contact.erased'";
 
+/// Erase tombstones naming an id among their merged ids: rare events, found by walking
+/// the org's retained log (only an unmerge of an unknown id asks).
+const ERASED_WITH: &str = "SELECT 1 FROM change_event INDEXED BY change_event_by_org \
+     WHERE org_id = ?1 AND kind = 'contact.erased' \
+     AND EXISTS (SELECT 1 FROM json_each(detail, '$.merged_ids') WHERE value = ?2) LIMIT 1";
+
 /// Most events one compaction deletes: it holds the write lock meanwhile.
 pub(super) const COMPACTION_BATCH: u64 = 10_000;
 
@@ -167,6 +173,12 @@ impl ChangeRows for SqliteTx<'_> {
     fn set_change_detail(&self, org: &str, seq: u64, detail: &str) -> Result<()> {
         self.execute(SET_DETAIL, (org, seq as i64, detail))?;
         Ok(())
+    }
+
+    fn erased_with(&self, org: &str, merged_id: &str) -> Result<bool> {
+        Ok(self
+            .query_one(ERASED_WITH, (org, merged_id), |r| r.get::<_, i64>(0))?
+            .is_some())
     }
 
     fn erase_changes_of(&self, org: &str, contact_id: &str) -> Result<u64> {
