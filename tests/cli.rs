@@ -2,33 +2,10 @@
 
 mod common;
 
-use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 
-use common::TempDb;
+use common::{cli, run, TempDb};
 use serde_json::{json, Value};
-
-fn cli(db: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_contactstore"))
-        .arg("--db")
-        .arg(db)
-        .args(args)
-        .env_remove("CONTACTSTORE_DB")
-        .env_remove("CONTACTSTORE_ORG")
-        .env_remove("CONTACTSTORE_REGION")
-        .output()
-        .expect("run contactstore")
-}
-
-/// The exit code and the one JSON envelope printed on stdout.
-fn run(db: &Path, args: &[&str]) -> (i32, Value) {
-    let out = cli(db, args);
-    let stdout = String::from_utf8(out.stdout).unwrap();
-    let lines: Vec<&str> = stdout.lines().collect();
-    assert_eq!(lines.len(), 1, "one envelope per command: {stdout}");
-    let v: Value = serde_json::from_str(lines[0]).expect("stdout is JSON");
-    (out.status.code().unwrap(), v)
-}
 
 fn error_code(v: &Value) -> &str {
     v["errors"][0]["error"].as_str().unwrap()

@@ -3,35 +3,8 @@
 
 mod common;
 
-use std::path::Path;
-use std::process::{Command, Output};
-
-use common::{TempDb, WriteWatch};
+use common::{run, TempDb, WriteWatch};
 use serde_json::{json, Value};
-
-fn cli(db: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_contactstore"))
-        .arg("--db")
-        .arg(db)
-        .args(args)
-        .env_remove("CONTACTSTORE_DB")
-        .env_remove("CONTACTSTORE_ORG")
-        .env_remove("CONTACTSTORE_REGION")
-        .output()
-        .expect("run contactstore")
-}
-
-/// The exit code and the one JSON envelope printed on stdout.
-fn run(db: &Path, args: &[&str]) -> (i32, Value) {
-    let out = cli(db, args);
-    let stdout = String::from_utf8(out.stdout).unwrap();
-    let lines: Vec<&str> = stdout.lines().collect();
-    assert_eq!(lines.len(), 1, "one envelope per command: {stdout}");
-    (
-        out.status.code().unwrap(),
-        serde_json::from_str(lines[0]).expect("stdout is JSON"),
-    )
-}
 
 #[test]
 fn classify_caller_prints_the_kind_exits_0_and_opens_no_database() {

@@ -243,3 +243,26 @@ pub fn generated(n: usize) -> String {
     }
     out
 }
+
+/// The command line, run on `db` with the environment's defaults removed.
+pub fn cli(db: &Path, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_contactstore"))
+        .arg("--db")
+        .arg(db)
+        .args(args)
+        .env_remove("CONTACTSTORE_DB")
+        .env_remove("CONTACTSTORE_ORG")
+        .env_remove("CONTACTSTORE_REGION")
+        .output()
+        .expect("run contactstore")
+}
+
+/// The exit code and the one JSON envelope a command printed on stdout.
+pub fn run(db: &Path, args: &[&str]) -> (i32, serde_json::Value) {
+    let out = cli(db, args);
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 1, "one envelope per command: {stdout}");
+    let v = serde_json::from_str(lines[0]).expect("stdout is JSON");
+    (out.status.code().unwrap(), v)
+}
