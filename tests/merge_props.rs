@@ -95,6 +95,8 @@ struct MOrg {
     /// Every id ever created in the org, in creation order (ops pick from it).
     ids: Vec<String>,
     journal: Vec<MSnap>,
+    /// Ids merged into a contact that was then erased: their snapshots went with it.
+    erased_merged: BTreeSet<String>,
     /// The next memory origin.
     memories: u64,
 }
@@ -364,7 +366,14 @@ fn settle_primaries(c: &mut MContact) {
 }
 
 fn model_unmerge(org: &mut MOrg, id: &str) -> Result<String, &'static str> {
-    let first = org.merge_taking(id).ok_or("Contact not found")?;
+    let Some(first) = org.merge_taking(id) else {
+        if org.erased_merged.contains(id) && !org.contacts.contains_key(id) {
+            return Err(
+                "Cannot unmerge: the contact it was merged into was erased, and what undoing needs with it",
+            );
+        }
+        return Err("Contact not found");
+    };
     let survivor_id = org.redirects.get(id).cloned().ok_or("Contact not found")?;
     let own = org.journal[first].clone();
     let mut hops: Vec<usize> = Vec::new();
@@ -513,6 +522,7 @@ fn model_erase(org: &mut MOrg, id: &str) -> Result<String, &'static str> {
         .filter(|(_, t)| **t == target)
         .map(|(k, _)| k.clone())
         .collect();
+    org.erased_merged.extend(gone.iter().cloned());
     gone.insert(target.clone());
     org.redirects
         .retain(|k, t| !gone.contains(k) && !gone.contains(t));
