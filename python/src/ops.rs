@@ -22,7 +22,43 @@ type Answer = Result<String, Failure>;
 
 fn parse<T: DeserializeOwned>(args: &str) -> Result<T, Failure> {
     let mut de = serde_json::Deserializer::from_str(args);
-    serde_path_to_error::deserialize(&mut de).map_err(Failure::from_serde)
+    serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let failure = Failure::from_serde(e);
+        match &failure {
+            Failure::Argument { field, .. } if field == "arguments" => {
+                culprit::<T>(args).unwrap_or(failure)
+            }
+            _ => failure,
+        }
+    })
+}
+
+/// The argument serde refused, for a type with flattened fields (serde loses the path
+/// through `#[serde(flatten)]`): each argument is tried alone, and the one refused for
+/// something other than the absence of the others is named. Only on the error path.
+fn culprit<T: DeserializeOwned>(args: &str) -> Option<Failure> {
+    let serde_json::Value::Object(object) = serde_json::from_str(args).ok()? else {
+        return None;
+    };
+    object.into_iter().find_map(|(key, value)| {
+        if value.is_null() {
+            return None;
+        }
+        let alone = serde_json::Value::Object([(key.clone(), value)].into_iter().collect());
+        let text = alone.to_string();
+        let mut de = serde_json::Deserializer::from_str(&text);
+        match serde_path_to_error::deserialize::<_, T>(&mut de) {
+            Err(e) if !e.inner().to_string().starts_with("missing field") => {
+                match Failure::from_serde(e) {
+                    Failure::Argument { field, reason } if field == "arguments" => {
+                        Some(Failure::Argument { field: key, reason })
+                    }
+                    other => Some(other),
+                }
+            }
+            _ => None,
+        }
+    })
 }
 
 fn answer<T: Serialize>(value: &T) -> Answer {
@@ -209,7 +245,15 @@ fn run_store(store: &ContactStore, op: &str, args: &str) -> Answer {
         #[serde(default)]
         overwrite: bool,
     }
+    #[derive(Deserialize)]
+    struct OrgId {
+        org_id: String,
+    }
     match op {
+        "org" => {
+            store.org(&parse::<OrgId>(args)?.org_id)?;
+            Ok("null".to_owned())
+        }
         "check" => answer(&store.check()?),
         "backup" => {
             let a: Destination = parse(args)?;
