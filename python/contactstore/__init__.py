@@ -403,18 +403,17 @@ class Org:
             one the contact lacks or its last one (nothing is written).
         :raises NotFound: unknown id.
         """
-        args: Dict[str, Any] = {
-            "contact_id": contact_id,
+        body: Dict[str, Any] = {
             "metadata": dict(metadata) if metadata is not None else {},
             "add": list(add),
             "remove": list(remove),
             "primary": list(primary),
         }
         if name is None:
-            args["name"] = "clear"
+            body["name"] = "clear"
         elif name is not _MISSING:
-            args["name"] = {"set": name}
-        return cast(ContactDetails, self._call("update", args))
+            body["name"] = {"set": name}
+        return cast(ContactDetails, self._call("update", {"contact_id": contact_id, "body": body}))
 
     def patch(
         self,
@@ -437,10 +436,10 @@ class Org:
                 "patch",
                 {
                     "contact_id": contact_id,
-                    "name": name,
-                    "email": email,
-                    "external_id": external_id,
-                    "metadata": metadata,
+                    "body": {
+                        "name": name, "email": email, "external_id": external_id,
+                        "metadata": metadata,
+                    },
                 },
             ),
         )
@@ -595,8 +594,11 @@ class Org:
         agent_number: Optional[str],
         **body: Any,
     ) -> Any:
-        body.update(contact_id=contact_id, persona_id=persona_id, agent_number=agent_number)
-        return self._call(op, body)
+        return self._call(
+            op,
+            {"contact_id": contact_id, "persona_id": persona_id, "agent_number": agent_number,
+             "body": body},
+        )
 
     def ensure_memory(
         self, contact_id: str, *, persona_id: Optional[str] = None,
@@ -738,14 +740,14 @@ class Org:
         """The hosted API's facts merge: keys set or overwritten, none deleted (a key
         set to ``None`` is stored as null)."""
         return cast(
-            MemoryRecord, self._call("merge_facts", {"memory_id": memory_id, "facts": facts})
+            MemoryRecord, self._call("merge_facts", {"memory_id": memory_id, "body": {"facts": facts}})
         )
 
     def replace_summary(self, memory_id: str, summary: str) -> MemoryRecord:
         """Replaces the summary of the memory with this id."""
         return cast(
             MemoryRecord,
-            self._call("replace_summary", {"memory_id": memory_id, "summary": summary}),
+            self._call("replace_summary", {"memory_id": memory_id, "body": {"summary": summary}}),
         )
 
     def add_messages_by_id(
@@ -754,7 +756,7 @@ class Org:
         """:meth:`add_messages` to the memory with this id."""
         return cast(
             MemoryRecord,
-            self._call("add_messages_by_id", {"memory_id": memory_id, "messages": list(messages)}),
+            self._call("add_messages_by_id", {"memory_id": memory_id, "body": {"messages": list(messages)}}),
         )
 
     def add_open_item_by_id(
@@ -767,8 +769,8 @@ class Org:
             MemoryRecord,
             self._call(
                 "add_open_item_by_id",
-                {"memory_id": memory_id, "type": type, "description": description,
-                 "priority": priority, "related_to": related_to, "created_at": created_at},
+                {"memory_id": memory_id, "body": {"type": type, "description": description,
+                 "priority": priority, "related_to": related_to, "created_at": created_at}},
             ),
         )
 
@@ -778,7 +780,7 @@ class Org:
             MemoryRecord,
             self._call(
                 "close_open_items_by_id",
-                {"memory_id": memory_id, "type": type, "description": description},
+                {"memory_id": memory_id, "body": {"type": type, "description": description}},
             ),
         )
 
@@ -792,9 +794,9 @@ class Org:
             MemoryRecord,
             self._call(
                 "upsert_entity_by_id",
-                {"memory_id": memory_id, "entity_type": entity_type, "entity_id": entity_id,
+                {"memory_id": memory_id, "body": {"entity_type": entity_type, "entity_id": entity_id,
                  "facts": dict(facts) if facts is not None else {}, "status": status,
-                 "last_discussed_at": last_discussed_at, "notes": notes},
+                 "last_discussed_at": last_discussed_at, "notes": notes}},
             ),
         )
 
@@ -812,10 +814,10 @@ class Org:
             Call,
             self._call(
                 "record_call",
-                {"contact_id": contact_id, "direction": direction, "agent_number": agent_number,
+                {"contact_id": contact_id, "body": {"direction": direction, "agent_number": agent_number,
                  "contact_number": contact_number, "started_at": started_at,
                  "duration_seconds": duration_seconds, "status": status, "summary": summary,
-                 "metadata": dict(metadata) if metadata is not None else {}},
+                 "metadata": dict(metadata) if metadata is not None else {}}},
             ),
         )
 
@@ -830,10 +832,10 @@ class Org:
             SmsConversation,
             self._call(
                 "record_sms",
-                {"contact_id": contact_id, "direction": direction, "agent_number": agent_number,
+                {"contact_id": contact_id, "body": {"direction": direction, "agent_number": agent_number,
                  "contact_number": contact_number, "started_at": started_at,
                  "message_count": message_count, "status": status, "summary": summary,
-                 "metadata": dict(metadata) if metadata is not None else {}},
+                 "metadata": dict(metadata) if metadata is not None else {}}},
             ),
         )
 

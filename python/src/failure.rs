@@ -44,6 +44,8 @@ impl Failure {
     /// and accepted values, never the input.
     pub(crate) fn from_serde(e: serde_path_to_error::Error<serde_json::Error>) -> Self {
         let path = e.path().to_string();
+        // The nesting of a call's arguments is the binding's, not the caller's.
+        let path = path.strip_prefix("body.").unwrap_or(&path).to_owned();
         let inner = e.into_inner().to_string();
         let reason = match inner.find("expected ") {
             Some(at) => inner[at..]

@@ -33,9 +33,10 @@ fn parse<T: DeserializeOwned>(args: &str) -> Result<T, Failure> {
     })
 }
 
-/// The argument serde refused, for a type with flattened fields (serde loses the path
-/// through `#[serde(flatten)]`): each argument is tried alone, and the one refused for
-/// something other than the absence of the others is named. Only on the error path.
+/// The argument serde refused, for the library's request types with flattened fields
+/// (`ResolveRequest`: serde loses the path through `#[serde(flatten)]`), whose fields
+/// are all optional: each argument is tried alone, and the one refused is named. Only
+/// on the error path.
 fn culprit<T: DeserializeOwned>(args: &str) -> Option<Failure> {
     let serde_json::Value::Object(object) = serde_json::from_str(args).ok()? else {
         return None;
@@ -87,18 +88,19 @@ struct MergedId {
     merged_id: String,
 }
 
+// What a call takes besides the ids is nested under `body`, never flattened: serde
+// keeps the path of a refused value (`body.messages[0].role`) only without flatten.
+
 #[derive(Deserialize)]
 struct Update {
     contact_id: String,
-    #[serde(flatten)]
-    changes: ContactUpdate,
+    body: ContactUpdate,
 }
 
 #[derive(Deserialize)]
 struct Patch {
     contact_id: String,
-    #[serde(flatten)]
-    patch: ContactPatch,
+    body: ContactPatch,
 }
 
 #[derive(Deserialize)]
@@ -125,7 +127,6 @@ struct Scoped<T> {
     persona_id: Option<String>,
     #[serde(default)]
     agent_number: Option<String>,
-    #[serde(flatten)]
     body: T,
 }
 
@@ -218,14 +219,12 @@ struct Close {
 #[derive(Deserialize)]
 struct Activity<T> {
     contact_id: String,
-    #[serde(flatten)]
     body: T,
 }
 
 #[derive(Deserialize)]
 struct ById<T> {
     memory_id: String,
-    #[serde(flatten)]
     body: T,
 }
 
@@ -283,11 +282,11 @@ fn run_org(org: &Org<'_>, op: &str, args: &str) -> Answer {
         "get" => answer(&org.get(&parse::<ContactId>(args)?.contact_id)?),
         "update" => {
             let a: Update = parse(args)?;
-            answer(&org.update(&a.contact_id, &a.changes)?)
+            answer(&org.update(&a.contact_id, &a.body)?)
         }
         "patch" => {
             let a: Patch = parse(args)?;
-            answer(&org.patch_contact(&a.contact_id, &a.patch)?)
+            answer(&org.patch_contact(&a.contact_id, &a.body)?)
         }
         "list" => answer(&org.list(&parse::<ListOptions>(args)?)?),
         "contacts_at_offset" => {
