@@ -6,7 +6,8 @@ resolves the caller with contactstore — a known caller in microseconds, a new 
 created — loads what the agent remembers about them into its instructions, and
 appends every turn of the conversation to that memory.
 
-    pip install "livekit-agents[openai,deepgram,cartesia]~=1.8" ./python
+    pip install "livekit-agents~=1.8" ./python
+    export LIVEKIT_URL=… LIVEKIT_API_KEY=… LIVEKIT_API_SECRET=…
     CONTACTSTORE_DB=contacts.db python examples/livekit_agent.py dev
 
 Everything that talks to contactstore is in the framework-free functions
@@ -110,13 +111,15 @@ async def entrypoint(ctx: JobContext) -> None:
     )
     pending: set[asyncio.Task[None]] = set()
 
-    @session.on("conversation_item_added")
-    def _on_item(event: Any) -> None:
+    def on_item(event: Any) -> None:
+        # Written in the background: the conversation never waits for the store.
         task = asyncio.create_task(
             remember(org, caller, str(event.item.role), event.item.text_content)
         )
         pending.add(task)
         task.add_done_callback(pending.discard)
+
+    session.on("conversation_item_added", on_item)
 
     await session.start(room=ctx.room, agent=Agent(instructions=caller.instructions))
 

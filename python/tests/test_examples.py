@@ -93,31 +93,26 @@ def test_pipecat_caller_memory_loads_then_appends_turns(db_path: str) -> None:
 
 
 @pytest.mark.skipif(importlib.util.find_spec("pipecat") is None, reason="pipecat-ai is not installed")
-def test_pipecat_processor_with_pipecat_frames(db_path: str) -> None:  # pragma: no cover - optional
-    from pipecat.frames.frames import EndFrame, LLMContextFrame, StartFrame
+def test_pipecat_processor_in_a_pipecat_pipeline(db_path: str) -> None:  # pragma: no cover - optional
+    from pipecat.frames.frames import LLMContextFrame
     from pipecat.processors.aggregators.llm_context import LLMContext
-    from pipecat.processors.frame_processor import FrameDirection
+    from pipecat.tests.utils import run_test
 
     async def main() -> None:
         store = await aio.open(db_path)
         org = store.org("acme")
+        cid = org.sync.resolve(phone_number="+14155550192")["contact"]["id"]
+        org.sync.set_summary(cid, "Prefers mornings.", persona_id=pipecat_memory.PERSONA_ID)
         memory = pipecat_memory.CallerMemory(org, caller_id="+14155550192")
-        processor = pipecat_memory.memory_processor(memory)
-        pushed: List[Any] = []
-
-        async def push_frame(frame: Any, direction: Any = FrameDirection.DOWNSTREAM) -> None:
-            pushed.append(frame)
-
-        processor.push_frame = push_frame
         context = LLMContext(messages=[{"role": "system", "content": "Agent."},
                                        {"role": "user", "content": "Hello"}])
-        await processor.process_frame(StartFrame(), FrameDirection.DOWNSTREAM)
-        await processor.process_frame(LLMContextFrame(context=context), FrameDirection.DOWNSTREAM)
-        context.add_message({"role": "assistant", "content": "Hi!"})
-        await processor.process_frame(EndFrame(), FrameDirection.DOWNSTREAM)
-        assert memory.contact_id is not None
-        got = await org.memory_context(memory.contact_id, persona_id=pipecat_memory.PERSONA_ID)
-        assert [m["content"] for m in got["recentMessages"]] == ["Hello", "Hi!"]
-        assert len(pushed) == 3
+        await run_test(pipecat_memory.memory_processor(memory),
+                       frames_to_send=[LLMContextFrame(context=context)],
+                       expected_down_frames=[LLMContextFrame])
+        messages = list(context.messages)
+        assert messages[1]["role"] == "system" and "Prefers mornings." in str(messages[1]["content"])
+        got = await org.memory_context(cid, persona_id=pipecat_memory.PERSONA_ID)
+        assert [m["content"] for m in got["recentMessages"]] == ["Hello"]  # appended at EndFrame
+        await store.close()  # type: ignore[attr-defined]
 
     asyncio.run(main())
