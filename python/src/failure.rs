@@ -17,7 +17,10 @@ pub(crate) enum Failure {
     /// enumeration value, a malformed timestamp).
     Argument { field: String, reason: String },
     /// An import stopped by a failure, with what it committed.
-    Import { error: Error, summary: ImportSummary },
+    Import {
+        error: Error,
+        summary: ImportSummary,
+    },
     /// The store was closed.
     Closed,
     /// The store was opened by another process (this one was forked from it).

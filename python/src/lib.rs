@@ -132,7 +132,10 @@ fn settings(
     let cap = usize::try_from(recent_messages_cap)
         .ok()
         .filter(|&n| n >= 1)
-        .ok_or(Failure::invalid("recent_messages_cap", "must be at least 1"))?;
+        .ok_or(Failure::invalid(
+            "recent_messages_cap",
+            "must be at least 1",
+        ))?;
     let timeout = Duration::try_from_secs_f64(busy_timeout).map_err(|_| {
         Failure::invalid("busy_timeout", "must be a non-negative number of seconds")
     })?;

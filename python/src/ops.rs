@@ -8,8 +8,8 @@ use std::path::Path;
 use contactstore::{
     CallerRequest, Channel, ContactPatch, ContactStore, ContactUpdate, EntityRef, EntityUpdate,
     IdentifierQuery, ImportOptions, JsonObject, ListOptions, MemoryScope, Message, NewCall,
-    NewSmsConversation, OnConflict, OpenItem, Org, Priority, ResolveRequest, Role,
-    SuggestOptions, Timestamp,
+    NewSmsConversation, OnConflict, OpenItem, Org, Priority, ResolveRequest, Role, SuggestOptions,
+    Timestamp,
 };
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
