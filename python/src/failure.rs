@@ -61,7 +61,16 @@ impl Failure {
                 .next()
                 .unwrap_or("is missing")
                 .to_owned(),
-            None => "is invalid".to_owned(),
+            // A message of the library's own deserializers ("invalid RFC 3339
+            // timestamp"): kept when it quotes nothing.
+            None => {
+                let text = inner.split(" at line ").next().unwrap_or_default();
+                if text.is_empty() || text.contains(['`', '"', '\'']) {
+                    "is invalid".to_owned()
+                } else {
+                    text.to_owned()
+                }
+            }
         };
         let field = if path.is_empty() || path == "." || path == "?" {
             "arguments".to_owned()
