@@ -226,13 +226,24 @@ fn a_number_is_resolved_with_memory_scoped_by_persona_else_by_the_number_called(
     );
     assert_eq!(found.memories[0].persona_id, None);
 
-    // With a persona, the number called is not the scope (and is not read).
+    // With a persona, the number called is not the scope — but it is still checked.
+    let with_bad_to = CallerRequest {
+        from: "\"Sarah\" <sip:4155550192@pbx.example.com;user=phone>;tag=9".into(),
+        to: Some("not a number".into()),
+        persona_id: Some("persona-1".into()),
+        ..Default::default()
+    };
+    let err = org.resolve_caller(&with_bad_to).unwrap_err();
+    assert_eq!(err.to_string(), "Invalid to: is not a phone number");
+    assert_eq!(
+        org.get(&id).unwrap().memories.len(),
+        1,
+        "a refused request wrote"
+    );
     let again = org
         .resolve_caller(&CallerRequest {
-            from: "\"Sarah\" <sip:4155550192@pbx.example.com;user=phone>;tag=9".into(),
-            to: Some("not a number".into()),
-            persona_id: Some("persona-1".into()),
-            ..Default::default()
+            to: Some("+14155550111".into()),
+            ..with_bad_to
         })
         .unwrap();
     assert!(!again.created);
@@ -240,6 +251,7 @@ fn a_number_is_resolved_with_memory_scoped_by_persona_else_by_the_number_called(
     let found = org.get(&id).unwrap();
     assert_eq!(found.memories.len(), 2);
     assert_eq!(found.memories[1].persona_id.as_deref(), Some("persona-1"));
+    assert_eq!(found.memories[1].agent_number, None);
 
     let json = serde_json::to_value(
         org.resolve_caller(&CallerRequest::new("tel:+1-415-555-0192"))

@@ -948,6 +948,14 @@ fn callers_resolve_as_telephony_delivers_them_and_suggestions_never_write() {
     assert_eq!(code, "BAD_REQUEST");
     assert!(message.starts_with("Invalid from"), "{message}");
     assert!(!message.contains("alice"), "{message}");
+    // A bad `to` is refused even when a persona scopes the memory.
+    let (status, v) = shim.post_json(
+        "/x/v1/callers/resolve",
+        ACME,
+        json!({"from": "+14155550192", "persona_id": "p-1", "to": "aaaa"}),
+    );
+    assert_eq!(status, 400, "{v}");
+    assert!(failure(&v).1.starts_with("Invalid to"), "{v}");
     bad_bodies_change_nothing(
         &shim,
         &[

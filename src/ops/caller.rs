@@ -36,7 +36,7 @@ pub struct CallerRequest {
     /// display name), a withheld value, a short code or a sender id.
     pub from: String,
     /// The number called (the agent's), in the same forms: the memory scope when no
-    /// `persona_id` is given (and only then read).
+    /// `persona_id` is given (with one, it is still checked to be a number).
     #[serde(default)]
     pub to: Option<String>,
     /// Scope of the memory to ensure.
@@ -110,6 +110,12 @@ pub(crate) fn resolve_caller(
     // Memory is scoped by the persona, else by the number called.
     let agent_number = match (&request.persona_id, &request.to) {
         (None, Some(to)) => Some(to.clone()),
+        (Some(_), Some(to)) => {
+            // Not the scope, but still a field of the request: a bad one is refused
+            // whatever else the request holds.
+            normalize::phone(to, region, "to")?;
+            None
+        }
         _ => None,
     };
     // No withheld value is a valid number (a test holds every one of them to that), so
