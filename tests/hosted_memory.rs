@@ -5,7 +5,7 @@
 
 use contactstore::{
     Channel, ContactPatch, ContactStore, ErrorCode, HistoryKind, IdentifierQuery, ImportOptions,
-    MemoryScope, Message, ResolveRequest, Role, Timestamp,
+    MemoryScope, Message, Org, ResolveRequest, Role, Timestamp,
 };
 use serde_json::{json, Value};
 
@@ -18,6 +18,14 @@ fn msg(at: &str, content: &str, channel: Channel) -> Message {
     }
 }
 
+/// The id of the contact of +14155550192, created in `org`.
+fn known_caller(org: &Org<'_>) -> String {
+    org.resolve(&ResolveRequest::phone("+14155550192"))
+        .unwrap()
+        .contact
+        .id
+}
+
 fn persona() -> MemoryScope {
     MemoryScope::persona("persona-12345678")
 }
@@ -26,11 +34,7 @@ fn persona() -> MemoryScope {
 fn open_memory_is_get_or_create_and_records_its_creation() {
     let store = ContactStore::open_in_memory().unwrap();
     let org = store.org("acme").unwrap();
-    let id = org
-        .resolve(&ResolveRequest::phone("+14155550192"))
-        .unwrap()
-        .contact
-        .id;
+    let id = known_caller(&org);
     let first = org.open_memory(&id, &persona()).unwrap();
     assert!(first.created);
     assert_eq!(first.memory.org_id, "acme");
@@ -74,11 +78,7 @@ fn memory_ids_of_another_org_are_not_found() {
     let store = ContactStore::open_in_memory().unwrap();
     let acme = store.org("acme").unwrap();
     let globex = store.org("globex").unwrap();
-    let id = acme
-        .resolve(&ResolveRequest::phone("+14155550192"))
-        .unwrap()
-        .contact
-        .id;
+    let id = known_caller(&acme);
     let memory = acme.open_memory(&id, &persona()).unwrap().memory.id;
     assert_eq!(acme.memory(&memory).unwrap().id, memory);
     for err in [
@@ -106,11 +106,7 @@ fn memory_ids_of_another_org_are_not_found() {
 fn facts_merge_the_hosted_way_keeps_keys_and_stores_null() {
     let store = ContactStore::open_in_memory().unwrap();
     let org = store.org("acme").unwrap();
-    let id = org
-        .resolve(&ResolveRequest::phone("+14155550192"))
-        .unwrap()
-        .contact
-        .id;
+    let id = known_caller(&org);
     let memory = org.open_memory(&id, &persona()).unwrap().memory.id;
     org.merge_facts(
         &memory,
@@ -160,11 +156,7 @@ fn facts_merge_the_hosted_way_keeps_keys_and_stores_null() {
 fn summary_replace_sets_summary_updated_at_and_keeps_the_old_text_in_history() {
     let store = ContactStore::open_in_memory().unwrap();
     let org = store.org("acme").unwrap();
-    let id = org
-        .resolve(&ResolveRequest::phone("+14155550192"))
-        .unwrap()
-        .contact
-        .id;
+    let id = known_caller(&org);
     let memory = org.open_memory(&id, &persona()).unwrap().memory;
     assert_eq!(memory.summary_updated_at, None);
     org.replace_summary(&memory.id, "Asked about order #8821.")
@@ -192,11 +184,7 @@ fn summary_replace_sets_summary_updated_at_and_keeps_the_old_text_in_history() {
 fn the_context_uses_the_hosted_camel_case_and_never_writes() {
     let store = ContactStore::open_in_memory().unwrap();
     let org = store.org("acme").unwrap();
-    let id = org
-        .resolve(&ResolveRequest::phone("+14155550192"))
-        .unwrap()
-        .contact
-        .id;
+    let id = known_caller(&org);
     let empty = org.memory_context(&id, &persona()).unwrap();
     assert!(empty.recent_messages.is_empty() && empty.summary.is_none());
     assert!(
@@ -252,11 +240,7 @@ fn the_context_uses_the_hosted_camel_case_and_never_writes() {
 fn reset_wipes_one_scope_irreversibly_and_is_idempotent() {
     let store = ContactStore::open_in_memory().unwrap();
     let org = store.org("acme").unwrap();
-    let id = org
-        .resolve(&ResolveRequest::phone("+14155550192"))
-        .unwrap()
-        .contact
-        .id;
+    let id = known_caller(&org);
     let other = MemoryScope::agent("+14155550100");
     org.set_summary(&id, &persona(), "secret summary").unwrap();
     org.patch_facts(&id, &persona(), json!({"k": "v"}).as_object().unwrap())
@@ -347,11 +331,7 @@ fn hosted_channels_round_trip_byte_for_byte() {
 fn the_message_window_and_writes_by_memory_id() {
     let store = ContactStore::open_in_memory().unwrap();
     let org = store.org("acme").unwrap();
-    let id = org
-        .resolve(&ResolveRequest::phone("+14155550192"))
-        .unwrap()
-        .contact
-        .id;
+    let id = known_caller(&org);
     let memory = org.open_memory(&id, &persona()).unwrap().memory.id;
     org.add_messages_by_id(
         &memory,
