@@ -289,6 +289,64 @@ fn a_seq_is_never_handed_out_twice_after_erase_or_compaction() {
 }
 
 #[test]
+fn with_the_log_off_an_erase_still_leaves_its_tombstone_and_unmerge_says_why() {
+    let db = TempDb::new();
+    let on = ContactStore::open(&db.path).unwrap();
+    let org = on.org("acme").unwrap();
+    let (a, b) = rich_pair(&org);
+    org.merge(&a, &b).unwrap();
+    let seen = last_seq(&org);
+    drop(on);
+    let off = ContactStore::open_with(
+        &db.path,
+        Settings::default().change_log(ChangeLog::disabled()),
+    )
+    .unwrap();
+    let org = off.org("acme").unwrap();
+    org.erase(&a).unwrap();
+    // The older events of the erased contacts are gone; the tombstone is the newest
+    // event, above every seq a consumer saw, so none is handed out again.
+    let after = org.changes(0, None).unwrap().changes;
+    assert!(after.iter().all(|c| c.contact_id != b));
+    let tombstone = after.last().unwrap();
+    assert_eq!(tombstone.kind, ChangeKind::ContactErased);
+    assert!(tombstone.seq > seen);
+    assert_eq!(tombstone.detail, json!({"merged_ids": [b.clone()]}));
+    let err = org.unmerge(&b).unwrap_err();
+    assert_eq!(err.code(), ErrorCode::BadRequest);
+    assert!(err.to_string().contains("was erased"), "{err}");
+    // Other writes still append nothing.
+    org.resolve(&ResolveRequest::external_id("crm-new"))
+        .unwrap();
+    assert_eq!(org.changes(0, None).unwrap().changes.len(), after.len());
+}
+
+#[test]
+fn a_merge_made_before_snapshots_were_kept_is_refused_saying_so() {
+    let db = TempDb::new();
+    std::fs::copy(
+        concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/schema-v4.db"),
+        &db.path,
+    )
+    .unwrap();
+    let store = ContactStore::open(&db.path).unwrap();
+    let merged: String = Connection::open(&db.path)
+        .unwrap()
+        .query_row("SELECT duplicate_id FROM merge_journal", [], |r| r.get(0))
+        .unwrap();
+    let before = dump(&db.path);
+    let err = store.org("acme").unwrap().unmerge(&merged).unwrap_err();
+    assert_eq!(
+        (err.code(), err.to_string().as_str()),
+        (
+            ErrorCode::BadRequest,
+            "Cannot unmerge: the merge was made before contactstore kept what undoing it needs"
+        )
+    );
+    assert_eq!(dump(&db.path), before);
+}
+
+#[test]
 fn another_org_sees_none_of_an_orgs_events() {
     let store = ContactStore::open_in_memory().unwrap();
     let (a, b) = (store.org("org-a").unwrap(), store.org("org-b").unwrap());

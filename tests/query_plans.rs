@@ -94,8 +94,10 @@ const FULL_SCANS: &[&str] = &[
     "ACTIVITY_NUMBERS_OF_ALL_ORGS",
     "FINDINGS_OF_ALL_ORGS",
     // The org's retained log through its index; json_each walks one tombstone's list
-    // of merged ids (asked only by an unmerge of an unknown id).
+    // of merged ids (asked only by an unmerge of an unknown id), or erase's list of
+    // the ids whose events it deletes.
     "ERASED_WITH",
+    "DELETE_OF_CONTACTS",
     // The first and the last row in rowid order (each scan stops at one row).
     "OLDEST",
     "LAST_SEQ",

@@ -454,6 +454,9 @@ pub(crate) fn export(store: &ContactStore, org_id: Option<&str>, target: Target)
 /// As the CLI's `export FILE`: exports hold personal data, so they go to a new file
 /// readable by its owner only, renamed over the target once complete (a failed export
 /// leaves no truncated file).
+/// Numbers the temporary files of this process's exports.
+static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
 fn export_to_path<T>(
     target: &Path,
     write: impl FnOnce(&mut dyn Write) -> contactstore::Result<T>,
@@ -462,13 +465,20 @@ fn export_to_path<T>(
         .file_name()
         .and_then(|n| n.to_str())
         .unwrap_or("export");
-    let temp = target.with_file_name(format!(".{name}.{}.partial", std::process::id()));
+    // Unique per call, not per process: threads of one process may export to one path.
+    let temp = target.with_file_name(format!(
+        ".{name}.{}.{}.partial",
+        std::process::id(),
+        COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    ));
+    let mut options = OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    // Only a file this call created is removed on failure.
+    let created = options.open(&temp).map_err(contactstore::Error::from)?;
     let result = (|| {
-        let mut options = OpenOptions::new();
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let mut out = BufWriter::with_capacity(1 << 20, options.open(&temp)?);
+        let mut out = BufWriter::with_capacity(1 << 20, created);
         let summary = write(&mut out)?;
         let file = out
             .into_inner()

@@ -90,3 +90,17 @@ def test_store_check_and_backup(tmp_path: Path, store: contactstore.Store) -> No
     store.backup(backup, overwrite=True)
     with contactstore.open(backup) as copy:
         assert copy.org("acme").find(phone_number="+14155550192") is not None
+
+
+def test_threads_exporting_to_one_path_each_succeed_and_leave_one_whole_file(
+    tmp_path: Path, org: contactstore.Org
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    org.import_jsonl(io.BytesIO(LINES))
+    path = tmp_path / "out.jsonl"
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(lambda _: org.export_jsonl(path), range(8)))
+    assert results == [{"exported": 2}] * 8
+    assert len(path.read_bytes().splitlines()) == 2
+    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".partial")] == []

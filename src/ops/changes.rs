@@ -19,8 +19,27 @@ use crate::model::{to_json, ChangeKind, ChangePage, Identifier, IdentifierKey, N
 use crate::storage::{Db, OrgScope, Tx};
 use crate::timestamp::Timestamp;
 
-/// Appends one event to the transaction's writes.
+/// Appends one event to the transaction's writes, unless the store keeps no change
+/// log (then the detail is not even serialized).
 pub(crate) fn record<D: Serialize + ?Sized>(
+    tx: &dyn Tx,
+    org: &str,
+    at: Timestamp,
+    kind: ChangeKind,
+    contact_id: &str,
+    related_id: Option<&str>,
+    detail: &D,
+) -> Result<()> {
+    if !tx.logs_changes() {
+        return Ok(());
+    }
+    append(tx, org, at, kind, contact_id, related_id, detail)
+}
+
+/// Appends one event whether or not the store keeps a change log: erase's tombstone
+/// (ids only), which keeps the newest seq in place when erase deletes older events,
+/// tells a consumer of an older log to delete, and lets unmerge say why an id is gone.
+pub(crate) fn append<D: Serialize + ?Sized>(
     tx: &dyn Tx,
     org: &str,
     at: Timestamp,

@@ -75,7 +75,7 @@ fn erase_in(tx: &dyn Tx, org: &str, id: &str) -> Result<Erased> {
     // The tombstone goes first: it is then the newest event, so deleting the contact's
     // older events can never free a seq a consumer has already seen.
     let detail = json!({ "merged_ids": merged_ids });
-    changes::record(
+    changes::append(
         tx,
         org,
         Timestamp::now(),
@@ -94,12 +94,15 @@ fn erase_in(tx: &dyn Tx, org: &str, id: &str) -> Result<Erased> {
         sms_conversations: deleted.sms_conversations,
         ..Erased::default()
     };
-    for named in std::iter::once(id).chain(merged_ids.iter().map(String::as_str)) {
-        let (journal_rows, redirects) = tx.forget_merges_of(org, named)?;
+    let named: Vec<&str> = std::iter::once(id)
+        .chain(merged_ids.iter().map(String::as_str))
+        .collect();
+    for &one in &named {
+        let (journal_rows, redirects) = tx.forget_merges_of(org, one)?;
         erased.journal_rows += journal_rows;
         erased.redirects += redirects;
-        erased.changes += tx.erase_changes_of(org, named)?;
     }
+    erased.changes = tx.erase_changes_of(org, &named)?;
     changes::scrub_identifiers(tx, org, &identifiers)?;
     tx.delete_contact(org, id)?;
     erased.merged_ids = merged_ids;

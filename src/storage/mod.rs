@@ -329,7 +329,9 @@ pub(crate) trait DocumentRows {
 
 /// The `change_event` and `change_log` tables: the change log.
 pub(crate) trait ChangeRows {
-    /// Appends an event (nothing when the store keeps no change log).
+    /// Whether the store keeps a change log ([`crate::ChangeLog::enabled`]).
+    fn logs_changes(&self) -> bool;
+    /// Appends an event.
     fn append_change(&self, change: &NewChange<'_>) -> Result<()>;
     /// Events after `since`, oldest first.
     fn changes_after(&self, orgs: OrgScope<'_>, since: u64, limit: usize) -> Result<Vec<Change>>;
@@ -354,8 +356,8 @@ pub(crate) trait ChangeRows {
     /// Whether a retained erase tombstone lists this id among the erased contact's
     /// merged ids.
     fn erased_with(&self, org: &str, merged_id: &str) -> Result<bool>;
-    /// Deletes every event of the contact but its erase tombstone.
-    fn erase_changes_of(&self, org: &str, contact_id: &str) -> Result<u64>;
+    /// Deletes every event of these contacts but their erase tombstones.
+    fn erase_changes_of(&self, org: &str, contact_ids: &[&str]) -> Result<u64>;
 }
 
 /// The `migration_finding` table.

@@ -407,13 +407,15 @@ fn check_collisions(tx: &dyn Tx, parsed: &Parsed) -> Result<bool> {
         });
     }
     let in_use = |field| Error::invalid(field, "belongs to a record that already exists");
-    for m in &d.memories {
+    // Ids the parser made up are new: only the line's own ids are looked up.
+    let given = |id: &String| !parsed.filled.ids.contains(id);
+    for m in d.memories.iter().filter(|m| given(&m.id)) {
         if tx.memory_id_taken(org, &m.id)? {
             return Err(in_use("memory id"));
         }
     }
     for kind in ActivityKind::ALL {
-        for a in d.activities(kind) {
+        for a in d.activities(kind).iter().filter(|a| given(&a.id)) {
             if tx.activity_id_taken(org, kind, &a.id)? {
                 return Err(in_use(kind.id_field()));
             }

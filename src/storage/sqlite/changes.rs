@@ -7,7 +7,7 @@ use rusqlite::Row;
 
 use super::SqliteTx;
 use crate::error::Result;
-use crate::model::{Change, ChangeKind, NewChange};
+use crate::model::{to_json, Change, ChangeKind, NewChange};
 use crate::storage::{ChangeRows, OrgScope};
 use crate::timestamp::Timestamp;
 
@@ -32,11 +32,13 @@ const SET_COMPACTED_THROUGH: &str =
 const EVENTS_WITH_RELATED: &str = "SELECT seq, detail FROM change_event \
      WHERE org_id = ?1 AND related_id IS NOT NULL ORDER BY org_id, related_id";
 const SET_DETAIL: &str = "UPDATE change_event SET detail = ?3 WHERE org_id = ?1 AND seq = ?2";
-/// Erase's deletion: every event of one contact but its tombstone. It walks the org's
-/// retained log (no index by contact: one would cost every write a random B-tree
-/// insert, for the rare erase); the planner would rather walk every org's.
-const DELETE_OF_CONTACT: &str = "DELETE FROM change_event INDEXED BY change_event_by_org \
-     WHERE org_id = ?1 AND contact_id = ?2 AND kind <> 'contact.erased'";
+/// Erase's deletion: every event of some contacts (a JSON array of ids) but their
+/// tombstones, in one walk of the org's retained log (no index by contact: one would
+/// cost every write a random B-tree insert, for the rare erase); the planner would
+/// rather walk every org's.
+const DELETE_OF_CONTACTS: &str = "DELETE FROM change_event INDEXED BY change_event_by_org \
+     WHERE org_id = ?1 AND contact_id IN (SELECT value FROM json_each(?2)) \
+     AND kind <> 'contact.erased'";
 
 /// Erase tombstones naming an id among their merged ids: rare events, found by walking
 /// the org's retained log (only an unmerge of an unknown id asks).
@@ -84,10 +86,11 @@ fn change(row: &Row<'_>) -> rusqlite::Result<Change> {
 }
 
 impl ChangeRows for SqliteTx<'_> {
+    fn logs_changes(&self) -> bool {
+        self.log_changes
+    }
+
     fn append_change(&self, change: &NewChange<'_>) -> Result<()> {
-        if !self.log_changes {
-            return Ok(());
-        }
         self.execute(
             APPEND,
             (
@@ -181,7 +184,7 @@ impl ChangeRows for SqliteTx<'_> {
             .is_some())
     }
 
-    fn erase_changes_of(&self, org: &str, contact_id: &str) -> Result<u64> {
-        self.execute(DELETE_OF_CONTACT, (org, contact_id))
+    fn erase_changes_of(&self, org: &str, contact_ids: &[&str]) -> Result<u64> {
+        self.execute(DELETE_OF_CONTACTS, (org, to_json(&contact_ids)))
     }
 }
