@@ -438,6 +438,13 @@ fn each_refused_line_is_reported_and_leaves_nothing() {
         ),
         (
             format!(
+                r#"{{"identifiers":{},"memories":[{{"summary":"x"}}]}}"#,
+                email(7)
+            ),
+            "Invalid memories: each memory needs a persona_id or agent_number",
+        ),
+        (
+            format!(
                 r#"{{"name":"{}","identifiers":{}}}"#,
                 "x".repeat(contactstore::limits::MAX_LINE_BYTES),
                 email(6)
@@ -491,4 +498,25 @@ fn each_refused_line_is_reported_and_leaves_nothing() {
         .unwrap();
     assert_eq!(summary.errors[0].message, "Invalid document: is not UTF-8");
     assert_eq!(summary.imported, 1);
+}
+
+#[test]
+fn an_all_orgs_import_refuses_a_line_without_its_org() {
+    let store = ContactStore::open_in_memory().unwrap();
+    let text = concat!(
+        r#"{"identifiers":[{"identifier_type":"email","identifier_value":"a@example.com"}]}"#,
+        "\n",
+        r#"{"org_id":"acme","identifiers":[{"identifier_type":"email","identifier_value":"b@example.com"}]}"#,
+        "\n"
+    );
+    let summary = import_all(&store, text);
+    assert_eq!((summary.imported, summary.rejected), (1, 1));
+    assert_eq!(summary.errors[0].line, 1);
+    assert_eq!(
+        summary.errors[0].message,
+        "Invalid org_id: is required when importing all orgs"
+    );
+    let exported = String::from_utf8(export_all(&store)).unwrap();
+    assert_eq!(exported.lines().count(), 1);
+    assert!(!exported.contains("a@example.com"));
 }
