@@ -147,14 +147,36 @@ impl Error {
         matches!(self, Error::IdentifierTaken { .. })
     }
 
-    /// True when SQLite gave up waiting for a lock (`SQLITE_BUSY` / `SQLITE_LOCKED`).
+    /// True when SQLite gave up waiting for a lock (`SQLITE_BUSY` / `SQLITE_LOCKED`),
+    /// or PostgreSQL did (a lock timeout) or ended the transaction so that it may be
+    /// retried (a serialization failure or a deadlock).
     pub fn is_busy(&self) -> bool {
         matches!(self, Error::Storage(s) if s.is_busy())
+    }
+
+    /// True when PostgreSQL ended the transaction because another one raced it: a
+    /// serialization failure (`40001`), a deadlock (`40P01`), or a unique key another
+    /// transaction inserted meanwhile (`23505`; the rules read before they insert, so
+    /// a duplicate key means a concurrent writer). Running the whole transaction again
+    /// sees the other's work.
+    #[cfg(feature = "postgres")]
+    pub(crate) fn is_retryable(&self) -> bool {
+        matches!(
+            self,
+            Error::Storage(s) if matches!(s.sqlstate(), Some("40001" | "40P01" | "23505"))
+        )
     }
 }
 
 impl From<rusqlite::Error> for Error {
     fn from(e: rusqlite::Error) -> Self {
+        Error::Storage(StorageError::from(e))
+    }
+}
+
+#[cfg(feature = "postgres")]
+impl From<postgres::Error> for Error {
+    fn from(e: postgres::Error) -> Self {
         Error::Storage(StorageError::from(e))
     }
 }
@@ -165,14 +187,20 @@ impl From<std::io::Error> for Error {
     }
 }
 
-/// An SQLite failure, reduced to its result code.
+/// An SQLite failure, reduced to its result code, or a PostgreSQL failure, reduced to
+/// its SQLSTATE.
 ///
-/// rusqlite's error values may carry the database path, SQL text or bound values;
-/// none of that is kept, so this error is safe to log.
+/// rusqlite's error values may carry the database path, SQL text or bound values, and
+/// PostgreSQL's messages quote the key values a constraint refused; none of that is
+/// kept, so this error is safe to log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StorageError {
     code: Option<rusqlite::ErrorCode>,
     extended: i32,
+    /// PostgreSQL's five-character SQLSTATE, when the failure came from the server.
+    sqlstate: Option<[u8; 5]>,
+    /// Whether the failure came from the PostgreSQL engine.
+    postgres: bool,
 }
 
 impl StorageError {
@@ -186,12 +214,51 @@ impl StorageError {
         self.extended
     }
 
-    /// True for `SQLITE_BUSY` and `SQLITE_LOCKED`.
+    /// PostgreSQL's SQLSTATE (`40001`, `23505`, …), when the failure came from a
+    /// PostgreSQL server.
+    pub fn sqlstate(&self) -> Option<&str> {
+        self.sqlstate
+            .as_ref()
+            .and_then(|code| std::str::from_utf8(code).ok())
+    }
+
+    /// True for `SQLITE_BUSY` and `SQLITE_LOCKED`; on PostgreSQL, for a lock timeout
+    /// (`55P03`), a serialization failure (`40001`) and a deadlock (`40P01`).
     pub fn is_busy(&self) -> bool {
         matches!(
             self.code,
             Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
-        )
+        ) || matches!(self.sqlstate(), Some("55P03" | "40001" | "40P01"))
+    }
+}
+
+#[cfg(feature = "postgres")]
+impl StorageError {
+    /// A PostgreSQL response the engine did not expect (a value no constraint allows).
+    pub(crate) fn unexpected_postgres() -> Self {
+        StorageError {
+            code: None,
+            extended: 0,
+            sqlstate: None,
+            postgres: true,
+        }
+    }
+}
+
+#[cfg(feature = "postgres")]
+impl From<postgres::Error> for StorageError {
+    fn from(e: postgres::Error) -> Self {
+        // Only the code: the message and detail may quote a refused key's values.
+        let sqlstate = e.code().and_then(|state| {
+            let bytes = state.code().as_bytes();
+            <[u8; 5]>::try_from(bytes).ok()
+        });
+        StorageError {
+            code: None,
+            extended: 0,
+            sqlstate,
+            postgres: true,
+        }
     }
 }
 
@@ -201,10 +268,14 @@ impl From<rusqlite::Error> for StorageError {
             rusqlite::Error::SqliteFailure(inner, _) => StorageError {
                 code: Some(inner.code),
                 extended: inner.extended_code,
+                sqlstate: None,
+                postgres: false,
             },
             _ => StorageError {
                 code: None,
                 extended: 0,
+                sqlstate: None,
+                postgres: false,
             },
         }
     }
@@ -212,6 +283,16 @@ impl From<rusqlite::Error> for StorageError {
 
 impl fmt::Display for StorageError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.postgres {
+            return match self.sqlstate() {
+                Some(state) => write!(
+                    f,
+                    "storage failure: {} (PostgreSQL SQLSTATE {state})",
+                    describe_sqlstate(state)
+                ),
+                None => f.write_str("storage failure: PostgreSQL connection or protocol error"),
+            };
+        }
         match self.code {
             Some(code) => write!(
                 f,
@@ -225,6 +306,22 @@ impl fmt::Display for StorageError {
 }
 
 impl std::error::Error for StorageError {}
+
+fn describe_sqlstate(state: &str) -> &'static str {
+    match state {
+        "40001" => "serialization failure",
+        "40P01" => "deadlock detected",
+        "55P03" => "lock not available",
+        "53100" => "disk is full",
+        "57014" => "statement canceled",
+        "25006" => "database is read-only",
+        _ if state.starts_with("23") => "constraint violation",
+        _ if state.starts_with("08") => "connection failure",
+        _ if state.starts_with("28") => "authorization failed",
+        _ if state.starts_with("3D") => "database does not exist",
+        _ => "PostgreSQL error",
+    }
+}
 
 fn describe(code: rusqlite::ErrorCode) -> &'static str {
     use rusqlite::ErrorCode as C;

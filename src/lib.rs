@@ -86,6 +86,8 @@ pub use ops::transfer::{
 pub use ops::unmerge::Unmerged;
 pub use ops::update::{ContactPatch, ContactUpdate, IdentifierRef, NameChange};
 pub use settings::{ChangeLog, Durability, PhoneRegion, Settings};
+#[cfg(feature = "postgres")]
+pub use storage::postgres::schema::POSTGRES_SCHEMA_VERSION;
 pub use storage::sqlite::schema::{APPLICATION_ID, SCHEMA_VERSION};
 pub use store::{AllOrgs, ContactStore, Org};
 pub use timestamp::Timestamp;

@@ -201,7 +201,7 @@ fn resolve_caller_with_a_withheld_caller_writes_nothing() {
 
 #[test]
 fn a_number_is_resolved_with_memory_scoped_by_persona_else_by_the_number_called() {
-    let store = ContactStore::open_in_memory().unwrap();
+    let store = common::store();
     let org = store.org("acme").unwrap();
     let first = org
         .resolve_caller(&CallerRequest {
@@ -269,7 +269,7 @@ fn a_number_is_resolved_with_memory_scoped_by_persona_else_by_the_number_called(
 
 #[test]
 fn short_codes_and_sender_ids_answer_with_their_kind() {
-    let store = ContactStore::open_in_memory().unwrap();
+    let store = common::store();
     let org = store.org("acme").unwrap();
     let got = org.resolve_caller(&CallerRequest::new("72975")).unwrap();
     assert_eq!(
@@ -359,7 +359,7 @@ fn bad_requests_name_the_field_and_write_nothing() {
 
 #[test]
 fn uri_forms_are_accepted_wherever_a_phone_number_is() {
-    let store = ContactStore::open_in_memory().unwrap();
+    let store = common::store();
     let org = store.org("acme").unwrap();
     let id = org
         .resolve(&ResolveRequest::phone(
@@ -449,7 +449,7 @@ proptest! {
         stored in proptest::collection::vec("\\+1[2-9][0-9]{2}[2-9][0-9]{6}", 0..4),
         from in caller_ids(),
     ) {
-        let store = ContactStore::open_in_memory().unwrap();
+        let store = common::store();
         let org = store.org("acme").unwrap();
         for number in &stored {
             let _ = org.resolve(&ResolveRequest::phone(number.clone()));

@@ -177,7 +177,7 @@ fn errors_never_echo_the_phone_or_email() {
 
 #[test]
 fn db_and_org_default_from_the_environment() {
-    let db = TempDb::new();
+    let db = TempDb::sqlite();
     let out = Command::new(env!("CARGO_BIN_EXE_contactstore"))
         .args(["resolve", "--email", "a@example.com"])
         .env("CONTACTSTORE_DB", &db.path)
@@ -519,7 +519,7 @@ fn import_exit_status_tells_each_outcome_apart() {
 #[test]
 fn an_import_stopped_by_a_storage_failure_exits_1_with_what_was_committed() {
     use std::os::unix::fs::PermissionsExt;
-    let db = TempDb::new();
+    let db = TempDb::sqlite();
     let (code, _) = run(&db.path, &["resolve", "--external-id", "x"]);
     assert_eq!(code, 0);
     let file = db.dir.path().join("in.jsonl");
@@ -563,7 +563,7 @@ fn an_import_stopped_by_a_storage_failure_exits_1_with_what_was_committed() {
 
 #[test]
 fn backup_and_check_commands() {
-    let db = TempDb::new();
+    let db = TempDb::sqlite();
     run(
         &db.path,
         &["resolve", "--phone", "+14155550192", "--name", "Sarah"],

@@ -285,16 +285,12 @@ fn run(processes: usize, ops_per_run: u64, seed: u64) -> Figures {
         figures.contacts_per_identity = figures.contacts_per_identity.max(reached.len());
     }
     assert_eq!(reliability::check_problems(&db.path), Vec::<String>::new());
-    let conn = Connection::open(&db.path).unwrap();
-    let owners_per_identifier: i64 = conn
-        .query_row(
-            "SELECT max(n) FROM (SELECT count(DISTINCT contact_id) AS n FROM identifier \
-             GROUP BY identifier_type, identifier_value)",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
-    assert_eq!(owners_per_identifier, 1);
+    let owners_per_identifier = common::sql_rows(
+        &db.path,
+        "SELECT max(n) FROM (SELECT count(DISTINCT contact_id) AS n FROM identifier \
+         GROUP BY identifier_type, identifier_value) AS per_identifier",
+    );
+    assert_eq!(owners_per_identifier[0][0].as_deref(), Some("1"));
     figures
 }
 
@@ -332,7 +328,7 @@ fn two_eight_and_sixteen_processes_share_one_file_without_busy_errors_or_duplica
 
 #[test]
 fn a_write_waits_for_a_lock_held_less_than_its_busy_timeout() {
-    let db = TempDb::new();
+    let db = TempDb::sqlite();
     let settings = contactstore::Settings::default().busy_timeout(Duration::from_secs(2));
     let store = ContactStore::open_with(&db.path, settings).unwrap();
     let org = store.org("acme").unwrap();
@@ -351,7 +347,7 @@ fn a_write_waits_for_a_lock_held_less_than_its_busy_timeout() {
 
 #[test]
 fn a_write_locked_out_past_its_busy_timeout_fails_as_busy_within_the_deadline() {
-    let db = TempDb::new();
+    let db = TempDb::sqlite();
     let timeout = Duration::from_millis(300);
     let settings = contactstore::Settings::default().busy_timeout(timeout);
     let store = ContactStore::open_with(&db.path, settings).unwrap();

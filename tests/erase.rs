@@ -139,7 +139,7 @@ fn rows_naming(db: &std::path::Path, ids: &[&str]) -> Vec<String> {
 
 #[test]
 fn an_erased_contact_is_found_nowhere_in_the_database_wal_or_shm_files() {
-    let db = TempDb::new();
+    let db = TempDb::sqlite();
     let store = ContactStore::open(&db.path).unwrap();
     let org = store.org("acme").unwrap();
     let other = bystander(&org);
@@ -259,7 +259,7 @@ fn an_erased_contact_is_found_nowhere_in_the_database_wal_or_shm_files() {
 
 #[test]
 fn an_erased_contact_is_not_found_by_id_merged_id_or_identifier() {
-    let store = ContactStore::open_in_memory().unwrap();
+    let store = common::store();
     let org = store.org("acme").unwrap();
     let tag = plant_tag();
     let id = plant(&org, &tag);
@@ -290,7 +290,7 @@ fn an_erased_contact_is_not_found_by_id_merged_id_or_identifier() {
 
 #[test]
 fn erasing_a_merged_away_id_erases_the_contact_it_reaches() {
-    let store = ContactStore::open_in_memory().unwrap();
+    let store = common::store();
     let org = store.org("acme").unwrap();
     let a = org
         .resolve(&ResolveRequest::phone("+14155550101"))
@@ -356,7 +356,7 @@ fn erasing_an_unknown_or_another_orgs_contact_is_not_found_and_writes_nothing() 
 
 #[test]
 fn a_reader_holding_an_old_snapshot_keeps_the_wal_but_not_the_erasure_back() {
-    let db = TempDb::new();
+    let db = TempDb::sqlite();
     let settings = Settings::default().busy_timeout(Duration::from_millis(200));
     let store = ContactStore::open_with(&db.path, settings).unwrap();
     let org = store.org("acme").unwrap();

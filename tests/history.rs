@@ -58,7 +58,7 @@ fn export_lines(store: &ContactStore) -> Vec<String> {
 
 #[test]
 fn every_write_appends_one_event_and_a_write_that_changes_nothing_appends_none() {
-    let store = ContactStore::open_in_memory().unwrap();
+    let store = common::store();
     let org = store.org("acme").unwrap();
     let mut request = ResolveRequest::phone("(415) 555-0192");
     request.persona_id = Some("persona-1".into());
@@ -170,7 +170,7 @@ fn every_write_appends_one_event_and_a_write_that_changes_nothing_appends_none()
 
 #[test]
 fn a_consumer_resuming_from_next_misses_nothing_and_sees_nothing_twice() {
-    let store = ContactStore::open_in_memory().unwrap();
+    let store = common::store();
     let org = store.org("acme").unwrap();
     for i in 0..57 {
         org.resolve(&ResolveRequest::external_id(format!("crm-{i}")))
@@ -323,7 +323,8 @@ fn with_the_log_off_an_erase_still_leaves_its_tombstone_and_unmerge_says_why() {
 
 #[test]
 fn a_merge_made_before_snapshots_were_kept_is_refused_saying_so() {
-    let db = TempDb::new();
+    // An SQLite fixture of schema 4.
+    let db = TempDb::sqlite();
     std::fs::copy(
         concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/schema-v4.db"),
         &db.path,
@@ -348,7 +349,7 @@ fn a_merge_made_before_snapshots_were_kept_is_refused_saying_so() {
 
 #[test]
 fn another_org_sees_none_of_an_orgs_events() {
-    let store = ContactStore::open_in_memory().unwrap();
+    let store = common::store();
     let (a, b) = (store.org("org-a").unwrap(), store.org("org-b").unwrap());
     let id = a
         .resolve(&ResolveRequest::phone("+14155550192"))
@@ -392,21 +393,14 @@ fn a_preview_returns_what_the_merge_returns_and_writes_nothing() {
         .unwrap();
     org.record_call(&b, &call()).unwrap();
 
-    let watcher = Connection::open(&db.path).unwrap();
-    let version = |c: &Connection| -> i64 {
-        c.query_row("PRAGMA data_version", [], |r| r.get(0))
-            .unwrap()
-    };
-    let before = (version(&watcher), dump(&db.path));
+    let watch = common::WriteWatch::new(&db.path);
+    let before = dump(&db.path);
     let preview = org.merge_preview(&a, &b).unwrap();
-    assert_eq!(
-        (version(&watcher), dump(&db.path)),
-        before,
-        "the preview wrote"
-    );
+    assert!(!watch.changed(), "the preview wrote");
+    assert_eq!(dump(&db.path), before, "the preview wrote");
 
     let merged = org.merge(&a, &b).unwrap();
-    assert_ne!(version(&watcher), before.0, "the watcher sees real writes");
+    assert!(watch.changed(), "the watcher sees real writes");
     let strip = |m: &contactstore::Merged| {
         let mut v = serde_json::to_value(m).unwrap();
         v.as_object_mut().unwrap().remove("updated_at");
@@ -488,7 +482,7 @@ fn rich_pair(org: &Org<'_>) -> (String, String) {
 
 #[test]
 fn merge_then_unmerge_with_nothing_between_gives_back_both_exports_exactly() {
-    let store = ContactStore::open_in_memory().unwrap();
+    let store = common::store();
     let org = store.org("acme").unwrap();
     let (a, b) = rich_pair(&org);
     let before = export_lines(&store);
@@ -511,7 +505,7 @@ fn merge_then_unmerge_with_nothing_between_gives_back_both_exports_exactly() {
 
 #[test]
 fn with_writes_since_the_merge_nothing_is_lost_and_each_gets_its_own_back() {
-    let store = ContactStore::open_in_memory().unwrap();
+    let store = common::store();
     let org = store.org("acme").unwrap();
     let (a, b) = rich_pair(&org);
     org.merge(&a, &b).unwrap();
@@ -582,7 +576,7 @@ fn with_writes_since_the_merge_nothing_is_lost_and_each_gets_its_own_back() {
 
 #[test]
 fn a_chain_is_undone_from_its_end_and_each_merge_of_it_stays_undoable() {
-    let store = ContactStore::open_in_memory().unwrap();
+    let store = common::store();
     let org = store.org("acme").unwrap();
     let (a, b) = rich_pair(&org);
     let mut c = ResolveRequest::external_id("crm-c");

@@ -3,9 +3,11 @@
 //! window, reset; contact patch and the offset list; hosted data (`call` channels)
 //! kept verbatim; `memory_history`.
 
+mod common;
+
 use contactstore::{
-    Channel, ContactPatch, ContactStore, ErrorCode, HistoryKind, IdentifierQuery, ImportOptions,
-    MemoryScope, Message, Org, ResolveRequest, Role, Timestamp,
+    Channel, ContactPatch, ErrorCode, HistoryKind, IdentifierQuery, ImportOptions, MemoryScope,
+    Message, Org, ResolveRequest, Role, Timestamp,
 };
 use serde_json::{json, Value};
 
@@ -32,7 +34,7 @@ fn persona() -> MemoryScope {
 
 #[test]
 fn open_memory_is_get_or_create_and_records_its_creation() {
-    let store = ContactStore::open_in_memory().unwrap();
+    let store = common::store();
     let org = store.org("acme").unwrap();
     let id = known_caller(&org);
     let first = org.open_memory(&id, &persona()).unwrap();
@@ -75,7 +77,7 @@ fn open_memory_is_get_or_create_and_records_its_creation() {
 
 #[test]
 fn memory_ids_of_another_org_are_not_found() {
-    let store = ContactStore::open_in_memory().unwrap();
+    let store = common::store();
     let acme = store.org("acme").unwrap();
     let globex = store.org("globex").unwrap();
     let id = known_caller(&acme);
@@ -104,7 +106,7 @@ fn memory_ids_of_another_org_are_not_found() {
 
 #[test]
 fn facts_merge_the_hosted_way_keeps_keys_and_stores_null() {
-    let store = ContactStore::open_in_memory().unwrap();
+    let store = common::store();
     let org = store.org("acme").unwrap();
     let id = known_caller(&org);
     let memory = org.open_memory(&id, &persona()).unwrap().memory.id;
@@ -154,7 +156,7 @@ fn facts_merge_the_hosted_way_keeps_keys_and_stores_null() {
 
 #[test]
 fn summary_replace_sets_summary_updated_at_and_keeps_the_old_text_in_history() {
-    let store = ContactStore::open_in_memory().unwrap();
+    let store = common::store();
     let org = store.org("acme").unwrap();
     let id = known_caller(&org);
     let memory = org.open_memory(&id, &persona()).unwrap().memory;
@@ -182,7 +184,7 @@ fn summary_replace_sets_summary_updated_at_and_keeps_the_old_text_in_history() {
 
 #[test]
 fn the_context_uses_the_hosted_camel_case_and_never_writes() {
-    let store = ContactStore::open_in_memory().unwrap();
+    let store = common::store();
     let org = store.org("acme").unwrap();
     let id = known_caller(&org);
     let empty = org.memory_context(&id, &persona()).unwrap();
@@ -238,7 +240,7 @@ fn the_context_uses_the_hosted_camel_case_and_never_writes() {
 
 #[test]
 fn reset_wipes_one_scope_irreversibly_and_is_idempotent() {
-    let store = ContactStore::open_in_memory().unwrap();
+    let store = common::store();
     let org = store.org("acme").unwrap();
     let id = known_caller(&org);
     let other = MemoryScope::agent("+14155550100");
@@ -297,7 +299,7 @@ fn reset_wipes_one_scope_irreversibly_and_is_idempotent() {
 
 #[test]
 fn hosted_channels_round_trip_byte_for_byte() {
-    let store = ContactStore::open_in_memory().unwrap();
+    let store = common::store();
     let org = store.org("acme").unwrap();
     let line = r#"{"identifiers":[{"identifier_type":"phone_number","identifier_value":"+14155550192"}],"memories":[{"persona_id":"persona-12345678","recent_messages":[{"role":"user","content":"Hi, I'm calling about my order","channel":"call","timestamp":"2025-07-22T10:30:00.000Z"},{"role":"assistant","content":"Sure.","channel":"voice","timestamp":"2025-07-22T10:30:05.000Z"},{"role":"user","content":"It's order #12345","channel":"sms","timestamp":"2025-07-22T11:00:00.000Z"}]}]}"#;
     let summary = org
@@ -308,7 +310,7 @@ fn hosted_channels_round_trip_byte_for_byte() {
     org.export(&mut first).unwrap();
     let text = String::from_utf8(first.clone()).unwrap();
     assert!(text.contains(r#""channel":"call""#) && text.contains(r#""channel":"voice""#));
-    let copy = ContactStore::open_in_memory().unwrap();
+    let copy = common::store();
     copy.org("acme")
         .unwrap()
         .import(
@@ -329,7 +331,7 @@ fn hosted_channels_round_trip_byte_for_byte() {
 
 #[test]
 fn the_message_window_and_writes_by_memory_id() {
-    let store = ContactStore::open_in_memory().unwrap();
+    let store = common::store();
     let org = store.org("acme").unwrap();
     let id = known_caller(&org);
     let memory = org.open_memory(&id, &persona()).unwrap().memory.id;
@@ -382,7 +384,7 @@ fn the_message_window_and_writes_by_memory_id() {
 
 #[test]
 fn patch_contact_adds_or_updates_identifiers_and_merges_metadata() {
-    let store = ContactStore::open_in_memory().unwrap();
+    let store = common::store();
     let org = store.org("acme").unwrap();
     let id = org
         .resolve(&ResolveRequest {
@@ -461,7 +463,7 @@ fn patch_contact_adds_or_updates_identifiers_and_merges_metadata() {
 
 #[test]
 fn the_offset_list_pages_with_the_hosted_pagination() {
-    let store = ContactStore::open_in_memory().unwrap();
+    let store = common::store();
     let org = store.org("acme").unwrap();
     for i in 0..5 {
         org.resolve(&ResolveRequest::email(format!("user{i}@example.com")))

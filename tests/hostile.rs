@@ -478,7 +478,7 @@ fn nested_object(depth: usize) -> JsonObject {
 /// levels), and a very deep value overflows the stack when serialized or cloned.
 #[test]
 fn json_nested_too_deeply_is_refused_wherever_it_is_accepted() {
-    let store = ContactStore::open_in_memory().unwrap();
+    let store = common::store();
     let org = store.org("acme").unwrap();
     let contact = org
         .resolve(&ResolveRequest::phone("+14155550192"))
@@ -564,7 +564,7 @@ fn json_nested_too_deeply_is_refused_wherever_it_is_accepted() {
     assert_eq!(Value::Object(got.contact.metadata), value);
     let mut out = Vec::new();
     org.export(&mut out).unwrap();
-    let copy = ContactStore::open_in_memory().unwrap();
+    let copy = common::store();
     let summary = copy
         .org("acme")
         .unwrap()

@@ -36,7 +36,7 @@ fn setup(store: &ContactStore) -> String {
 
 #[test]
 fn writes_create_the_scope_and_bump_updated_at() {
-    let store = ContactStore::open_in_memory().unwrap();
+    let store = common::store();
     let org = store.org("acme").unwrap();
     let id = setup(&store);
     let before = org.get(&id).unwrap().contact.updated_at;
@@ -79,7 +79,7 @@ fn writes_create_the_scope_and_bump_updated_at() {
 
 #[test]
 fn facts_are_patched_and_null_removes() {
-    let store = ContactStore::open_in_memory().unwrap();
+    let store = common::store();
     let org = store.org("acme").unwrap();
     let id = setup(&store);
     let scope = MemoryScope::persona("p");
@@ -101,8 +101,7 @@ fn facts_are_patched_and_null_removes() {
 
 #[test]
 fn recent_messages_are_ordered_and_capped() {
-    let store =
-        ContactStore::open_in_memory_with(Settings::default().recent_messages_cap(3)).unwrap();
+    let store = common::store_with(Settings::default().recent_messages_cap(3));
     let org = store.org("acme").unwrap();
     let id = setup(&store);
     let scope = MemoryScope::persona("p");
@@ -121,7 +120,7 @@ fn recent_messages_are_ordered_and_capped() {
 
 #[test]
 fn default_cap_keeps_the_newest_fifty() {
-    let store = ContactStore::open_in_memory().unwrap();
+    let store = common::store();
     let org = store.org("acme").unwrap();
     let id = setup(&store);
     let scope = MemoryScope::persona("p");
@@ -134,7 +133,7 @@ fn default_cap_keeps_the_newest_fifty() {
 
 #[test]
 fn open_items_are_added_once_and_closed() {
-    let store = ContactStore::open_in_memory().unwrap();
+    let store = common::store();
     let org = store.org("acme").unwrap();
     let id = setup(&store);
     let scope = MemoryScope::persona("p");
@@ -186,7 +185,7 @@ fn open_items_are_added_once_and_closed() {
 
 #[test]
 fn entities_are_upserted_by_type_and_id() {
-    let store = ContactStore::open_in_memory().unwrap();
+    let store = common::store();
     let org = store.org("acme").unwrap();
     let id = setup(&store);
     let scope = MemoryScope::persona("p");
@@ -319,7 +318,7 @@ fn bad_memory_input_is_a_bad_request_that_writes_nothing() {
 
 #[test]
 fn calls_and_sms_are_recorded_normalized_and_listed_newest_first() {
-    let store = ContactStore::open_in_memory().unwrap();
+    let store = common::store();
     let org = store.org("acme").unwrap();
     let id = setup(&store);
     let call = |at: &str| NewCall {
@@ -387,7 +386,7 @@ fn calls_and_sms_are_recorded_normalized_and_listed_newest_first() {
 
 #[test]
 fn a_retried_message_is_stored_once_and_changes_nothing() {
-    let store = ContactStore::open_in_memory().unwrap();
+    let store = common::store();
     let org = store.org("acme").unwrap();
     let id = setup(&store);
     let scope = MemoryScope::persona("p");

@@ -10,7 +10,6 @@ use contactstore::{
     IdentifierType, ImportOptions, MemoryScope, Message, NewCall, NewSmsConversation, OnConflict,
     OpenItem, Priority, ResolveRequest, Role, Settings, Timestamp,
 };
-use rusqlite::Connection;
 use serde_json::{json, Value};
 
 fn ts(text: &str) -> Timestamp {
@@ -73,8 +72,7 @@ fn two_contacts(store: &ContactStore) -> (String, String) {
 
 #[test]
 fn merge_applies_every_rule() {
-    let store =
-        ContactStore::open_in_memory_with(Settings::default().recent_messages_cap(4)).unwrap();
+    let store = common::store_with(Settings::default().recent_messages_cap(4));
     let org = store.org("acme").unwrap();
     let (p, d) = two_contacts(&store);
     let persona = MemoryScope::persona("persona-1");
@@ -443,23 +441,23 @@ fn redirect_chains_resolve_in_one_step() {
         assert_eq!(got.identifiers.len(), 4);
     }
     // Every merged id points straight at the survivor: reads never walk the chain.
-    let conn = Connection::open(&db.path).unwrap();
-    let targets: Vec<String> = conn
-        .prepare("SELECT DISTINCT surviving_id FROM merge_redirect")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
+    let targets: Vec<String> =
+        common::sql_rows(&db.path, "SELECT DISTINCT surviving_id FROM merge_redirect")
+            .into_iter()
+            .map(|r| r[0].clone().unwrap())
+            .collect();
     assert_eq!(targets, vec![e.clone()]);
     // The journal has one row per merge, with counts.
-    let journal: Vec<(String, String, String)> = conn
-        .prepare("SELECT primary_id, duplicate_id, moved FROM merge_journal ORDER BY seq")
-        .unwrap()
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
+    let journal: Vec<(String, String, String)> = common::sql_rows(
+        &db.path,
+        "SELECT primary_id, duplicate_id, moved FROM merge_journal ORDER BY seq",
+    )
+    .into_iter()
+    .map(|r| {
+        let text = |i: usize| r[i].clone().unwrap();
+        (text(0), text(1), text(2))
+    })
+    .collect();
     assert_eq!(journal.len(), 3);
     assert_eq!((&journal[1].0, &journal[1].1), (&c, &b));
     let moved: Value = serde_json::from_str(&journal[1].2).unwrap();
@@ -510,15 +508,11 @@ fn a_merge_failing_in_its_middle_changes_nothing() {
         "BEFORE INSERT ON merge_redirect",
         "BEFORE INSERT ON merge_journal",
     ];
-    let conn = Connection::open(&db.path).unwrap();
     for point in failure_points {
-        conn.execute_batch(&format!(
-            "CREATE TRIGGER injected_failure {point} BEGIN SELECT RAISE(ABORT, 'injected'); END;"
-        ))
-        .unwrap();
+        common::inject_failure(&db.path, point);
         let err = org.merge(&p, &d).unwrap_err();
         assert_eq!(err.code(), ErrorCode::InternalError, "{point}");
-        conn.execute_batch("DROP TRIGGER injected_failure").unwrap();
+        common::clear_failure(&db.path, point);
         assert!(
             String::from_utf8(export(&store)).unwrap()
                 == String::from_utf8(before.clone()).unwrap(),
@@ -568,7 +562,7 @@ fn cli_merge_prints_the_merged_contact() {
 
 #[test]
 fn import_on_conflict_merge_merges_into_the_owner() {
-    let store = ContactStore::open_in_memory().unwrap();
+    let store = common::store();
     let org = store.org("acme").unwrap();
     let existing = org
         .resolve(&ResolveRequest {

@@ -10,6 +10,8 @@
 //! * `merge_invariants_hold`: two random contacts merged, with every invariant of the
 //!   merge issue checked, and the other org (holding the same identifiers) untouched.
 
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use contactstore::{
@@ -1206,7 +1208,7 @@ proptest! {
 
     #[test]
     fn merges_and_unmerges_of_few_contacts_agree_with_the_model(ops in chain_ops()) {
-        let store = ContactStore::open_in_memory_with(Settings::default().recent_messages_cap(CAP)).unwrap();
+        let store = common::store_with(Settings::default().recent_messages_cap(CAP));
         let mut model: [MOrg; 2] = Default::default();
         for op in &ops {
             step(&store, &mut model, op)?;
@@ -1216,7 +1218,7 @@ proptest! {
 
     #[test]
     fn store_agrees_with_the_model(ops in proptest::collection::vec(op(), 1..40)) {
-        let store = ContactStore::open_in_memory_with(Settings::default().recent_messages_cap(CAP)).unwrap();
+        let store = common::store_with(Settings::default().recent_messages_cap(CAP));
         let mut model: [MOrg; 2] = Default::default();
         for op in &ops {
             step(&store, &mut model, op)?;
@@ -1344,7 +1346,7 @@ proptest! {
 
     #[test]
     fn merge_invariants_hold(a in side(0..3, 0..3), b in side(3..6, 3..6)) {
-        let store = ContactStore::open_in_memory_with(Settings::default().recent_messages_cap(CAP)).unwrap();
+        let store = common::store_with(Settings::default().recent_messages_cap(CAP));
         // Org B holds the very same identifiers and data.
         build(&store, "org-b", &a);
         build(&store, "org-b", &b);

@@ -210,7 +210,7 @@ fn a_backup_copies_every_row_and_nothing_erased() {
     let bytes = std::fs::read(&copy).unwrap();
     assert!(!bytes.windows(12).any(|w| w == b"erase-me-zq7"));
     // An in-memory store backs up too.
-    let memory = ContactStore::open_in_memory().unwrap();
+    let memory = common::store();
     memory
         .org("acme")
         .unwrap()

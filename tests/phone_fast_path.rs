@@ -2,11 +2,11 @@
 //! libphonenumber: for find (which contact, or none, or BAD_REQUEST) and for resolve —
 //! for plain spellings and for the URI forms the guess unwraps.
 
+mod common;
+
 use std::collections::BTreeMap;
 
-use contactstore::{
-    normalize, ContactStore, ErrorCode, IdentifierQuery, PhoneRegion, ResolveRequest, Settings,
-};
+use contactstore::{normalize, ErrorCode, IdentifierQuery, PhoneRegion, ResolveRequest, Settings};
 use proptest::prelude::*;
 
 fn plain_spellings() -> impl Strategy<Value = String> {
@@ -53,7 +53,7 @@ proptest! {
         canada in proptest::bool::ANY,
     ) {
         let region: PhoneRegion = if canada { "CA" } else { "US" }.parse().unwrap();
-        let store = ContactStore::open_in_memory_with(Settings::default().region(region)).unwrap();
+        let store = common::store_with(Settings::default().region(region));
         let org = store.org("acme").unwrap();
         // The oracle: normalized value → contact, built with the full parse only.
         let mut known: BTreeMap<String, String> = BTreeMap::new();

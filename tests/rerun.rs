@@ -49,7 +49,7 @@ fn merge_mode() -> ImportOptions {
 /// A store with a bit of everything — memory with messages and entities, calls,
 /// a merge — exported: the file an operator re-imports.
 fn exported_store() -> String {
-    let store = ContactStore::open_in_memory().unwrap();
+    let store = common::store();
     let org = store.org("acme").unwrap();
     let scope = MemoryScope::persona("persona-1");
     for i in 0..20 {
@@ -170,7 +170,7 @@ fn lines_without_ids_or_timestamps_are_unchanged_the_second_time() {
 /// refused, whether it names the contact by id or by identifiers.
 #[test]
 fn a_line_that_differs_from_its_stored_contact_is_rejected() {
-    let store = ContactStore::open_in_memory().unwrap();
+    let store = common::store();
     let org = store.org("acme").unwrap();
     let phone = json!([{"identifier_type": "phone_number", "identifier_value": "+14155550192"}]);
     let by_id = "0198c6a0-0000-7000-8000-000000000001";
@@ -314,7 +314,8 @@ fn merging_a_changed_line_into_its_own_contact_keeps_journal_and_redirects_agree
 /// holds. With room again, the same file lands the rest.
 #[test]
 fn a_storage_failure_reports_the_committed_lines_and_a_second_run_lands_the_rest() {
-    let db = TempDb::new();
+    // A full disk: SQLite's size limit on a file.
+    let db = TempDb::sqlite();
     drop(ContactStore::open(&db.path).unwrap());
     let size = std::fs::metadata(&db.path).unwrap().len();
     // Lines of about 10 KB: a commit each MiB of input (about 100 lines), and room for
@@ -394,7 +395,7 @@ fn an_input_error_commits_the_lines_before_it() {
     }
     let text = generated(30);
     let mut input = BufReader::new(Failing(std::io::Cursor::new(text.into_bytes())));
-    let store = ContactStore::open_in_memory().unwrap();
+    let store = common::store();
     let err = store
         .all_orgs()
         .import(&mut input, &ImportOptions::default(), &mut |_| {})
@@ -479,7 +480,7 @@ fn an_import_killed_at_a_random_moment_and_run_again_equals_one_run() {
     println!("rerun: seed {seed} (CONTACTSTORE_SEED replays it)");
     let mut rng = Rng::new(seed);
     // The file: an export (ids and timestamps on every record), about 3 MiB.
-    let source = ContactStore::open_in_memory().unwrap();
+    let source = common::store();
     import(&source, &generated(3_000), &ImportOptions::default());
     let expected = export(&source);
     let lines = expected.iter().filter(|&&b| b == b'\n').count() as u64;
@@ -558,7 +559,7 @@ mod property {
     fn pool() -> &'static [Value] {
         static POOL: std::sync::OnceLock<Vec<Value>> = std::sync::OnceLock::new();
         POOL.get_or_init(|| {
-            let store = ContactStore::open_in_memory().unwrap();
+            let store = common::store();
             import(&store, &generated(12), &ImportOptions::default());
             String::from_utf8(export(&store))
                 .unwrap()

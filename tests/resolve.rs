@@ -11,7 +11,7 @@ use contactstore::{
 use serde_json::json;
 
 fn store() -> ContactStore {
-    ContactStore::open_in_memory().unwrap()
+    common::store()
 }
 
 fn full_request() -> ResolveRequest {

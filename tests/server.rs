@@ -466,8 +466,7 @@ fn a_storage_failure_is_500_without_details() {
     let shim = Shim::start_with(Settings::default().busy_timeout(Duration::from_millis(200)));
     let (status, _) = shim.resolve(ACME, json!({"phone_number": "(415) 555-0192"}));
     assert_eq!(status, 200);
-    let locker = rusqlite::Connection::open(&shim.db.path).unwrap();
-    locker.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let mut locker = common::WriteLock::take(&shim.db.path);
 
     let (status, v) = shim.resolve(ACME, json!({"phone_number": "(415) 555-0193"}));
     assert_eq!(status, 500, "{v}");
@@ -479,7 +478,7 @@ fn a_storage_failure_is_500_without_details() {
     // Reads go on meanwhile (WAL), and writes once the lock is gone.
     let (status, _) = shim.find(ACME, json!({"phone_number": "(415) 555-0192"}));
     assert_eq!(status, 200);
-    locker.execute_batch("ROLLBACK").unwrap();
+    locker.release("ROLLBACK");
     let (status, v) = shim.resolve(ACME, json!({"phone_number": "(415) 555-0193"}));
     assert_eq!(status, 200, "{v}");
 }
@@ -546,11 +545,11 @@ fn sixteen_clients_of_two_hundred_requests_see_no_error() {
     );
     assert!(started.elapsed() < Duration::from_secs(120));
     // Concurrent resolves of the same callers made exactly one contact each.
-    let conn = rusqlite::Connection::open(&shim.db.path).unwrap();
-    let contacts: i64 = conn
-        .query_row("SELECT count(*) FROM contact", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(contacts, CALLERS as i64);
+    let contacts = common::sql_rows(&shim.db.path, "SELECT count(*) FROM contact");
+    assert_eq!(
+        contacts[0][0].as_deref(),
+        Some(CALLERS.to_string().as_str())
+    );
     assert!(shim.log_lines().len() >= CLIENTS * REQUESTS);
 }
 
@@ -565,8 +564,7 @@ fn shutdown_waits_for_requests_in_flight() {
     );
 
     // Hold the write lock so that new resolves wait inside the store.
-    let locker = rusqlite::Connection::open(&shim.db.path).unwrap();
-    locker.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let mut locker = common::WriteLock::take(&shim.db.path);
     let clients: Vec<_> = (0..4)
         .map(|i| {
             let url = format!("{}/v1/contacts/resolve", shim.base);
@@ -592,7 +590,7 @@ fn shutdown_waits_for_requests_in_flight() {
         "a new connection was accepted during shutdown"
     );
 
-    locker.execute_batch("COMMIT").unwrap();
+    locker.release("COMMIT");
     for client in clients {
         let (status, v) = client.join().unwrap();
         assert_eq!(status, 200, "{v}");
@@ -601,11 +599,8 @@ fn shutdown_waits_for_requests_in_flight() {
     let started = Instant::now();
     shim.handle.take().unwrap().shutdown().unwrap();
     assert!(started.elapsed() < Duration::from_secs(10));
-    let conn = rusqlite::Connection::open(&shim.db.path).unwrap();
-    let contacts: i64 = conn
-        .query_row("SELECT count(*) FROM contact", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(contacts, 5);
+    let contacts = common::sql_rows(&shim.db.path, "SELECT count(*) FROM contact");
+    assert_eq!(contacts[0][0].as_deref(), Some("5"));
 }
 
 // ---- the `contactstore serve` command --------------------------------------------------

@@ -39,7 +39,7 @@ fn populate(org: &Org<'_>, seed: u64, persons: u64) -> HashMap<String, (u64, Str
 
 #[test]
 fn suggestions_find_planted_duplicates_and_spare_look_alikes() {
-    let store = ContactStore::open_in_memory().unwrap();
+    let store = common::store();
     let org = store.org("acme").unwrap();
     // The population is seeded; CONTACTSTORE_SEED tries another.
     let seed = std::env::var("CONTACTSTORE_SEED")
@@ -152,7 +152,7 @@ fn suggested(org: &Org<'_>) -> Vec<(String, String, f64, Vec<String>)> {
 
 #[test]
 fn what_produces_duplicates_is_suggested_with_its_reasons() {
-    let store = ContactStore::open_in_memory().unwrap();
+    let store = common::store();
     let org = store.org("acme").unwrap();
     // Provider-equivalent emails, the second without a name.
     let a = contact(&org, Some("Sarah Chen"), None, Some("sarah.chen@gmail.com"));
@@ -216,7 +216,7 @@ fn what_produces_duplicates_is_suggested_with_its_reasons() {
 
 #[test]
 fn family_members_a_shared_line_and_common_names_are_not_suggested() {
-    let store = ContactStore::open_in_memory().unwrap();
+    let store = common::store();
     let org = store.org("acme").unwrap();
     // A household: same last name, one domain, a mailbox spelled two ways.
     contact(&org, Some("John Marsh"), None, Some("john@marshfamily.net"));
@@ -289,7 +289,7 @@ fn suggest_merges_never_writes() {
 
 #[test]
 fn suggestions_are_deterministic_and_the_limit_keeps_the_best() {
-    let store = ContactStore::open_in_memory().unwrap();
+    let store = common::store();
     let org = store.org("acme").unwrap();
     populate(&org, 7, 2_000);
     let all = org.suggest_merges(&SuggestOptions::default()).unwrap();
@@ -317,7 +317,7 @@ fn suggestions_are_deterministic_and_the_limit_keeps_the_best() {
 
 #[test]
 fn options_out_of_range_are_bad_requests() {
-    let store = ContactStore::open_in_memory().unwrap();
+    let store = common::store();
     let org = store.org("acme").unwrap();
     for (options, message) in [
         (

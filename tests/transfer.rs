@@ -39,7 +39,7 @@ fn without_extras(mut v: Value) -> Value {
 
 #[test]
 fn the_reference_contact_imports_and_reads_back_field_for_field() {
-    let store = ContactStore::open_in_memory().unwrap();
+    let store = common::store();
     let line = serde_json::to_string(&seed()).unwrap();
     let summary = import_all(&store, &line);
     assert_eq!((summary.imported, summary.rejected), (1, 0), "{summary:?}");
@@ -57,7 +57,7 @@ fn the_reference_contact_imports_and_reads_back_field_for_field() {
 
 #[test]
 fn importing_into_one_org_ignores_the_documents_org() {
-    let store = ContactStore::open_in_memory().unwrap();
+    let store = common::store();
     let org = store.org("acme").unwrap();
     let line = serde_json::to_string(&seed()).unwrap();
     let summary = org
@@ -76,7 +76,7 @@ fn importing_into_one_org_ignores_the_documents_org() {
 /// A few hundred varied contacts in three orgs, as JSON Lines.
 #[test]
 fn export_import_export_is_byte_identical() {
-    let source = ContactStore::open_in_memory().unwrap();
+    let source = common::store();
     let summary = import_all(&source, &generated(300));
     assert_eq!(
         (summary.imported, summary.rejected),
@@ -113,6 +113,56 @@ fn export_import_export_is_byte_identical() {
             .collect::<Vec<_>>(),
         expected
     );
+}
+
+/// SQLite → the run's engine → SQLite: on a PostgreSQL run, the export of an SQLite
+/// store imported into PostgreSQL exports the same bytes, and so does that export
+/// imported into SQLite again — after merges, memory writes, calls, an unmerge and an
+/// erase made the data less regular than an import's. (On an SQLite run the middle
+/// store is SQLite too.)
+#[test]
+fn export_is_byte_identical_across_engines() {
+    let sqlite = ContactStore::open_in_memory().unwrap();
+    let summary = import_all(&sqlite, &generated(240));
+    assert_eq!((summary.imported, summary.rejected), (240, 0));
+    // Writes after the import: merges (metadata, names, memories combined), memory
+    // writes with key orders and numbers as clients send them, an unmerge, an erase.
+    let org = sqlite.org("org-a").unwrap();
+    let page = org
+        .list(&contactstore::ListOptions {
+            limit: Some(12),
+            ..Default::default()
+        })
+        .unwrap();
+    let ids: Vec<String> = page.contacts.iter().map(|c| c.contact.id.clone()).collect();
+    org.merge(&ids[0], &ids[1]).unwrap();
+    org.merge(&ids[2], &ids[3]).unwrap();
+    org.merge(&ids[0], &ids[4]).unwrap();
+    org.unmerge(&ids[4]).unwrap();
+    org.erase(&ids[5]).unwrap();
+    let scope = contactstore::MemoryScope::persona("persona-x");
+    let facts: contactstore::JsonObject = serde_json::from_str(
+        r#"{"zeta": 1.50, "alpha": {"b": [1, 2.0, 1e3], "a": "é\u00e9"}, "": null}"#,
+    )
+    .unwrap();
+    org.patch_facts(&ids[6], &scope, &facts).unwrap();
+    org.set_summary(&ids[6], &scope, "Ünïcode ☎ \"quoted\"")
+        .unwrap();
+    let first = export_all(&sqlite);
+
+    let middle = common::store();
+    let summary = import_all(&middle, std::str::from_utf8(&first).unwrap());
+    assert_eq!(summary.rejected, 0, "{:?}", summary.errors);
+    let second = export_all(&middle);
+    assert!(
+        first == second,
+        "SQLite → the run's engine changed the bytes"
+    );
+
+    let back = ContactStore::open_in_memory().unwrap();
+    import_all(&back, std::str::from_utf8(&second).unwrap());
+    let third = export_all(&back);
+    assert!(first == third, "… → SQLite changed the bytes");
 }
 
 #[test]
@@ -193,7 +243,7 @@ fn bad_lines_are_reported_and_leave_nothing_while_good_lines_land() {
 
 #[test]
 fn an_existing_contact_id_is_rejected() {
-    let store = ContactStore::open_in_memory().unwrap();
+    let store = common::store();
     let line = serde_json::to_string(&seed()).unwrap();
     import_all(&store, &line);
     let mut changed = seed();
@@ -209,7 +259,7 @@ fn an_existing_contact_id_is_rejected() {
 
 #[test]
 fn progress_is_reported_with_lines_and_bytes() {
-    let store = ContactStore::open_in_memory().unwrap();
+    let store = common::store();
     let text = generated(40);
     let mut last = (0, 0);
     store
@@ -224,7 +274,7 @@ fn progress_is_reported_with_lines_and_bytes() {
 #[test]
 fn merge_mode_keeps_new_identifiers_of_a_type_the_owner_has() {
     use contactstore::OnConflict;
-    let store = ContactStore::open_in_memory().unwrap();
+    let store = common::store();
     let org = store.org("acme").unwrap();
     let owner = org
         .resolve(&contactstore::ResolveRequest::phone("+14155550192"))
@@ -260,7 +310,7 @@ fn merge_mode_keeps_new_identifiers_of_a_type_the_owner_has() {
 
 #[test]
 fn ids_in_use_elsewhere_or_merged_away_are_handled() {
-    let store = ContactStore::open_in_memory().unwrap();
+    let store = common::store();
     let a = store.org("org-a").unwrap();
     let b = store.org("org-b").unwrap();
     let mut export = Vec::new();
@@ -452,7 +502,7 @@ fn each_refused_line_is_reported_and_leaves_nothing() {
             "Invalid document: line is too long",
         ),
     ];
-    let store = ContactStore::open_in_memory().unwrap();
+    let store = common::store();
     let org = store.org("acme").unwrap();
     let setup = r#"{"identifiers":[{"identifier_type":"email","identifier_value":"setup@example.com"}],"memories":[{"id":"mem-taken","persona_id":"a"}],"calls":[{"id":"call-taken","direction":"inbound","started_at":"2025-07-20T00:00:00Z"}]}"#;
     org.import(
@@ -502,7 +552,7 @@ fn each_refused_line_is_reported_and_leaves_nothing() {
 
 #[test]
 fn an_all_orgs_import_refuses_a_line_without_its_org() {
-    let store = ContactStore::open_in_memory().unwrap();
+    let store = common::store();
     let text = concat!(
         r#"{"identifiers":[{"identifier_type":"email","identifier_value":"a@example.com"}]}"#,
         "\n",

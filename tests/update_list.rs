@@ -42,7 +42,7 @@ fn values(details: &contactstore::ContactDetails) -> Vec<(IdentifierType, String
 
 #[test]
 fn update_sets_and_clears_name_and_patches_metadata() {
-    let store = ContactStore::open_in_memory().unwrap();
+    let store = common::store();
     let org = store.org("acme").unwrap();
     let id = sarah(&store);
     let got = org
@@ -67,7 +67,7 @@ fn update_sets_and_clears_name_and_patches_metadata() {
 
 #[test]
 fn update_adds_removes_and_promotes_identifiers() {
-    let store = ContactStore::open_in_memory().unwrap();
+    let store = common::store();
     let org = store.org("acme").unwrap();
     let id = sarah(&store);
     let got = org
@@ -221,7 +221,7 @@ fn the_same_update_twice_changes_nothing_the_second_time() {
 
 #[test]
 fn update_follows_merged_ids() {
-    let store = ContactStore::open_in_memory().unwrap();
+    let store = common::store();
     let org = store.org("acme").unwrap();
     let id = sarah(&store);
     let dup = org
@@ -258,7 +258,7 @@ fn create(store: &ContactStore, org: &str, n: usize, tag: &str) -> Vec<String> {
 
 #[test]
 fn list_pages_in_creation_order_and_ends_with_a_null_cursor() {
-    let store = ContactStore::open_in_memory().unwrap();
+    let store = common::store();
     let ids = create(&store, "acme", 7, "user");
     create(&store, "globex", 3, "other");
     let org = store.org("acme").unwrap();
@@ -289,7 +289,7 @@ fn list_pages_in_creation_order_and_ends_with_a_null_cursor() {
 
 #[test]
 fn list_filters_by_update_time_and_name_prefix() {
-    let store = ContactStore::open_in_memory().unwrap();
+    let store = common::store();
     let org = store.org("acme").unwrap();
     create(&store, "acme", 3, "Sarah");
     create(&store, "acme", 2, "sam");
@@ -347,7 +347,7 @@ fn list_filters_by_update_time_and_name_prefix() {
 
 #[test]
 fn list_refuses_bad_limits_and_cursors() {
-    let store = ContactStore::open_in_memory().unwrap();
+    let store = common::store();
     let org = store.org("acme").unwrap();
     for options in [
         ListOptions::default().limit(0),
@@ -364,7 +364,7 @@ fn list_refuses_bad_limits_and_cursors() {
 
 #[test]
 fn pages_walk_the_index_without_sorting() {
-    let db = TempDb::new();
+    let db = TempDb::sqlite();
     let store = ContactStore::open(&db.path).unwrap();
     create(&store, "acme", 3, "u");
     drop(store);
@@ -404,7 +404,7 @@ proptest! {
         page_size in 1usize..12,
         created_per_page in 0usize..4,
     ) {
-        let store = ContactStore::open_in_memory().unwrap();
+        let store = common::store();
         let org = store.org("acme").unwrap();
         let existing: BTreeSet<String> = create(&store, "acme", initial, "a").into_iter().collect();
         create(&store, "other", 5, "o");
@@ -434,7 +434,7 @@ proptest! {
 
 #[test]
 fn listed_identifiers_match_get_even_with_filters() {
-    let store = ContactStore::open_in_memory().unwrap();
+    let store = common::store();
     let org = store.org("acme").unwrap();
     for i in 0..6 {
         org.resolve(&ResolveRequest {

@@ -111,8 +111,9 @@ impl NewSmsConversation {
 /// inserts the record and bumps the contact's `updated_at`. The input is validated
 /// before the transaction begins.
 fn record(db: &Db, org: &str, contact_id: &str, input: ActivityInput<'_>) -> Result<ActivityRow> {
-    let mut row = input.row("", db.settings().region)?;
+    let input_row = input.row("", db.settings().region)?;
     db.write(|tx| {
+        let mut row = input_row.clone();
         let contact = reached_contact(tx, org, contact_id)?;
         let now = Timestamp::now();
         tx.touch_contact(org, &contact.id, now)?;

@@ -4,18 +4,18 @@
 
 use crate::error::Result;
 use crate::model::{CheckReport, CheckWarning};
-use crate::storage::sqlite::schema::SCHEMA_VERSION;
 use crate::storage::Db;
 
 /// Checks the database. Never writes.
 pub(crate) fn check(db: &Db) -> Result<CheckReport> {
     let file = db.check()?;
     let mut warnings = Vec::new();
-    if (1..SCHEMA_VERSION).contains(&file.schema_version) {
+    let current = file.current_version;
+    if (1..current).contains(&file.schema_version) {
         warnings.push(CheckWarning {
             warning: "older_schema".to_owned(),
             message: format!(
-                "the file is at schema version {}; contactstore upgrades it to {SCHEMA_VERSION} \
+                "the file is at schema version {}; contactstore upgrades it to {current} \
                  when it next opens it for writing, and its invariants are checked at the \
                  current version only",
                 file.schema_version

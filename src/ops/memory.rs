@@ -25,7 +25,7 @@ use crate::timestamp::Timestamp;
 /// What a memory write does to the row (and to other tables through the
 /// transaction), at `now`. Returns whether it changed anything; a change records
 /// itself in the row's history.
-pub(crate) type Change<'a> = dyn FnOnce(&dyn Tx, &mut MemoryRow, Timestamp) -> Result<bool> + 'a;
+pub(crate) type Change<'a> = dyn FnMut(&dyn Tx, &mut MemoryRow, Timestamp) -> Result<bool> + 'a;
 
 /// Which memory a write or read is about.
 #[derive(Debug, Clone, Copy)]
@@ -112,7 +112,7 @@ pub(crate) fn write(
     db: &Db,
     org: &str,
     at: MemoryAt<'_>,
-    change: Box<Change<'_>>,
+    mut change: Box<Change<'_>>,
 ) -> Result<(Memory, bool)> {
     let scope = scope_of(at, db)?;
     db.write(|tx| {
@@ -237,7 +237,7 @@ pub(crate) fn set_summary(summary: String) -> Result<Box<Change<'static>>> {
         if row.summary == summary {
             return Ok(false);
         }
-        let previous = std::mem::replace(&mut row.summary, summary);
+        let previous = std::mem::replace(&mut row.summary, summary.clone());
         row.summary_updated_at = Some(now);
         let new = Value::String(row.summary.clone());
         push_history(
@@ -300,9 +300,9 @@ pub(crate) fn add_messages(messages: Vec<Message>, cap: usize) -> Result<Box<Cha
         // A retried delivery of the same message (same role, content, channel and
         // timestamp) is not stored twice — merge's union would not keep it twice either.
         let mut new: Vec<Message> = Vec::with_capacity(messages.len());
-        for m in messages {
-            if !row.recent_messages.contains(&m) && !new.contains(&m) {
-                new.push(m);
+        for m in &messages {
+            if !row.recent_messages.contains(m) && !new.contains(m) {
+                new.push(m.clone());
             }
         }
         let before = row.recent_messages.clone();
@@ -326,7 +326,7 @@ pub(crate) fn add_open_item(item: &OpenItem) -> Result<Box<Change<'static>>> {
             return Ok(false);
         }
         let value = json!({"type": item.item_type, "description": item.description});
-        row.open_items.push(item);
+        row.open_items.push(item.clone());
         row.open_items.sort_by_key(|i| i.created_at);
         push_history(
             &mut row.history,

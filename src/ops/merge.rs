@@ -105,6 +105,9 @@ pub(crate) fn merge_in(
         return Err(Error::Refused("Cannot merge a contact with itself"));
     }
     let org = primary.org_id.clone();
+    // Both contacts stay as read until the merge commits (in one order whatever the
+    // argument order: two merges of one pair cannot deadlock).
+    tx.lock_contacts(&org, &primary.id, &duplicate.id)?;
     let now = Timestamp::now();
     let mut snapshot = MergeSnapshot::before_merge(tx, &primary, &duplicate)?;
     let mut moved = MoveCounts {

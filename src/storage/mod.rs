@@ -4,21 +4,213 @@
 //! The rules (resolve precedence, merge, memory caps, import) see a transaction as a
 //! [`Tx`]: the reads and writes of each table, in terms of the model's types. The
 //! SQLite engine ([`sqlite`]) implements it, owns the connection, and opens
-//! transactions with [`Db::read`], [`Db::write`] and the import's [`BatchWriter`]. A
-//! second engine would be a second implementation of these traits; the rules would
-//! not change.
+//! transactions with [`Db::read`], [`Db::write`] and the import's [`BatchWriter`]. The
+//! PostgreSQL engine ([`postgres`], cargo feature `postgres`) is a second
+//! implementation of the same traits; [`Db`] dispatches to the engine a store was
+//! opened on, and the rules do not know which it is.
 
+#[cfg(feature = "postgres")]
+pub(crate) mod postgres;
 pub(crate) mod sqlite;
 
-use crate::error::Result;
+use std::path::Path;
+
+use crate::error::{Error, Result};
 use crate::model::{
     ActivityKind, ActivityRow, Change, Contact, ContactDocument, Entity, HistoryEntry, Identifier,
     IdentifierType, JsonObject, Memory, Message, MigrationFinding, MoveCounts, NewChange, OpenItem,
     Scope,
 };
+use crate::settings::Settings;
 use crate::timestamp::Timestamp;
 
-pub(crate) use sqlite::Db;
+/// An open database on one of the engines. (One per store, moved rarely: the
+/// variants' sizes do not matter.)
+#[allow(clippy::large_enum_variant)]
+pub(crate) enum Db {
+    Sqlite(sqlite::Db),
+    #[cfg(feature = "postgres")]
+    Postgres(postgres::Db),
+}
+
+/// Whether a database location names a PostgreSQL server (`postgres://…` or
+/// `postgresql://…`) rather than a file.
+pub(crate) fn is_postgres_url(location: &Path) -> bool {
+    location
+        .to_str()
+        .is_some_and(|s| s.starts_with("postgres://") || s.starts_with("postgresql://"))
+}
+
+/// Runs the same expression on whichever engine `$db` is.
+macro_rules! on_engine {
+    ($db:expr, $e:ident => $body:expr) => {
+        match $db {
+            Db::Sqlite($e) => $body,
+            #[cfg(feature = "postgres")]
+            Db::Postgres($e) => $body,
+        }
+    };
+}
+
+impl Db {
+    /// Opens the database at `location`: a PostgreSQL URL (with the `postgres`
+    /// feature), else a file path; `None` is a private SQLite database in memory.
+    pub(crate) fn open(location: Option<&Path>, settings: Settings) -> Result<Db> {
+        match location {
+            Some(location) if is_postgres_url(location) => Self::open_postgres(location, settings),
+            _ => sqlite::Db::open(location, settings).map(Db::Sqlite),
+        }
+    }
+
+    #[cfg(feature = "postgres")]
+    fn open_postgres(location: &Path, settings: Settings) -> Result<Db> {
+        let url = location.to_str().unwrap_or_default();
+        postgres::Db::open(url, settings).map(Db::Postgres)
+    }
+
+    #[cfg(not(feature = "postgres"))]
+    fn open_postgres(_: &Path, _: Settings) -> Result<Db> {
+        Err(Error::Refused(
+            "PostgreSQL URLs need contactstore built with the `postgres` feature",
+        ))
+    }
+
+    /// Opens a database for reading only (`check_file`). A PostgreSQL database is
+    /// opened as usual (its checks never write).
+    pub(crate) fn open_read_only(location: &Path, settings: Settings) -> Result<Db> {
+        if is_postgres_url(location) {
+            return Self::open_postgres(location, settings);
+        }
+        sqlite::Db::open_read_only(location, settings).map(Db::Sqlite)
+    }
+
+    /// The settings the database was opened with.
+    pub(crate) fn settings(&self) -> &Settings {
+        on_engine!(self, db => db.settings())
+    }
+
+    /// Runs `f` in one write transaction, committed only if `f` succeeds. On
+    /// PostgreSQL `f` may run again, whole, when the server ends the transaction for a
+    /// conflict with another (see the engine); on SQLite it runs once.
+    pub(crate) fn write<T>(&self, f: impl FnMut(&dyn Tx) -> Result<T>) -> Result<T> {
+        on_engine!(self, db => db.write(f))
+    }
+
+    /// Runs `f` in one read transaction: one snapshot.
+    pub(crate) fn read<T>(&self, f: impl FnMut(&dyn Tx) -> Result<T>) -> Result<T> {
+        on_engine!(self, db => db.read(f))
+    }
+
+    /// Runs `f` without a transaction around it (a read of one statement).
+    pub(crate) fn read_one<T>(&self, f: impl FnMut(&dyn Tx) -> Result<T>) -> Result<T> {
+        on_engine!(self, db => db.read_one(f))
+    }
+
+    /// Runs `f` in a write transaction that is always rolled back (a preview).
+    pub(crate) fn rolled_back<T>(&self, f: impl FnMut(&dyn Tx) -> Result<T>) -> Result<T> {
+        on_engine!(self, db => db.rolled_back(f))
+    }
+
+    /// Compacts the change log past its retention; returns how many events went.
+    pub(crate) fn compact_changes(&self) -> Result<u64> {
+        on_engine!(self, db => db.compact_changes())
+    }
+
+    /// After an erase: empties SQLite's WAL so that no copy of deleted rows stays in
+    /// it. PostgreSQL has no such file for the library to empty (true).
+    pub(crate) fn truncate_wal(&self) -> bool {
+        match self {
+            Db::Sqlite(db) => db.truncate_wal(),
+            #[cfg(feature = "postgres")]
+            Db::Postgres(_) => true,
+        }
+    }
+
+    /// A writer of many transactions in a row (import).
+    pub(crate) fn batch_writer(&self) -> BatchWriter<'_> {
+        match self {
+            Db::Sqlite(db) => BatchWriter::Sqlite(db.batch_writer()),
+            #[cfg(feature = "postgres")]
+            Db::Postgres(db) => BatchWriter::Postgres(db.batch_writer()),
+        }
+    }
+
+    /// The consistency check's findings: on SQLite the file's header, SQLite's own
+    /// checks and the store's invariants; on PostgreSQL the schema's version row and
+    /// the same invariants (the server checks its own pages).
+    pub(crate) fn check(&self) -> Result<FileCheck> {
+        on_engine!(self, db => db.check())
+    }
+
+    /// A copy of the store in a new file (`VACUUM INTO`). SQLite only: on PostgreSQL a
+    /// typed refusal (use `pg_dump`, or `export`).
+    pub(crate) fn backup_to(&self, dest: &Path) -> Result<u64> {
+        match self {
+            Db::Sqlite(db) => db.backup_to(dest),
+            #[cfg(feature = "postgres")]
+            Db::Postgres(_) => Err(Error::Refused(BACKUP_ON_POSTGRES)),
+        }
+    }
+
+    /// As [`Db::backup_to`], replacing `dest`.
+    pub(crate) fn backup_replacing(&self, dest: &Path) -> Result<u64> {
+        match self {
+            Db::Sqlite(db) => db.backup_replacing(dest),
+            #[cfg(feature = "postgres")]
+            Db::Postgres(_) => Err(Error::Refused(BACKUP_ON_POSTGRES)),
+        }
+    }
+}
+
+#[cfg(feature = "postgres")]
+const BACKUP_ON_POSTGRES: &str =
+    "backup copies an SQLite file; on PostgreSQL use pg_dump (or export)";
+
+/// What the storage layer found checking a database.
+pub(crate) struct FileCheck {
+    pub schema_version: i64,
+    /// The schema version this build writes on the engine.
+    pub current_version: i64,
+    pub outcomes: Vec<crate::model::CheckOutcome>,
+    /// What upgrades left for an operator (read at the current schema only).
+    pub findings: Vec<MigrationFinding>,
+}
+
+/// Transactions opened one after another (import), on either engine.
+pub(crate) enum BatchWriter<'db> {
+    Sqlite(sqlite::BatchWriter<'db>),
+    #[cfg(feature = "postgres")]
+    Postgres(postgres::BatchWriter<'db>),
+}
+
+impl BatchWriter<'_> {
+    /// The open transaction, begun if there is none.
+    pub(crate) fn tx(&mut self) -> Result<Box<dyn Tx + '_>> {
+        Ok(match self {
+            BatchWriter::Sqlite(w) => Box::new(w.tx()?),
+            #[cfg(feature = "postgres")]
+            BatchWriter::Postgres(w) => Box::new(w.tx()?),
+        })
+    }
+
+    /// How long the open transaction has been open (zero when none is).
+    pub(crate) fn held_for(&self) -> std::time::Duration {
+        match self {
+            BatchWriter::Sqlite(w) => w.held_for(),
+            #[cfg(feature = "postgres")]
+            BatchWriter::Postgres(w) => w.held_for(),
+        }
+    }
+
+    /// Commits the open transaction, if any.
+    pub(crate) fn commit(&mut self) -> Result<()> {
+        match self {
+            BatchWriter::Sqlite(w) => w.commit(),
+            #[cfg(feature = "postgres")]
+            BatchWriter::Postgres(w) => w.commit(),
+        }
+    }
+}
 
 /// Which orgs a statement covers: one, or all (the administration handle).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -269,6 +461,11 @@ pub(crate) trait ActivityRows {
 
 /// The `merge_redirect` and `merge_journal` tables.
 pub(crate) trait MergeRows {
+    /// Locks two contacts against other writers until the transaction ends, in one
+    /// fixed order (by id) whatever order they are given in, so that two merges of
+    /// the same pair never wait for each other crosswise. A no-op on SQLite, whose
+    /// write transactions exclude each other already.
+    fn lock_contacts(&self, org: &str, first: &str, second: &str) -> Result<()>;
     /// The contact a merged-away id redirects to.
     fn redirect_of(&self, org: &str, merged_id: &str) -> Result<Option<String>>;
     /// (org, surviving id) of a merged-away id in any org.

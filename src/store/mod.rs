@@ -35,8 +35,8 @@ use crate::storage::{Db, OrgScope};
 
 /// An open contactstore database.
 ///
-/// One store owns one SQLite connection: it is `Send` but not `Sync`, so use one store
-/// per thread (or process). Many processes may open the same file at once; writes wait
+/// One store owns one SQLite connection (or one PostgreSQL connection): it is `Send`
+/// but not `Sync`, so use one store per thread (or process). Many processes may open the same file at once; writes wait
 /// for each other (up to [`Settings::busy_timeout`]) instead of failing.
 ///
 /// ```
@@ -72,6 +72,13 @@ impl std::fmt::Debug for ContactStore {
 impl ContactStore {
     /// Opens the database at `path` with default [`Settings`], creating it (readable by
     /// its owner only) if it does not exist, and upgrading its schema if it is older.
+    ///
+    /// `path` may also be a PostgreSQL URL, `postgres://user@host:port/database`
+    /// (with the cargo feature `postgres`): the store then lives in that database,
+    /// shared by every host that opens it, with the same operations, outputs and
+    /// errors (README, "Beyond one machine"). Its tables are created in an empty
+    /// database; a newer schema is refused. Without the feature such a URL is refused
+    /// ([`Error::Refused`](crate::Error::Refused)) rather than taken for a file name.
     ///
     /// # Errors
     /// [`Error::IncompatibleVersion`](crate::Error::IncompatibleVersion) for a file written by a newer contactstore (it is
@@ -124,6 +131,9 @@ impl ContactStore {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     ///
+    /// A PostgreSQL URL is opened as [`ContactStore::open`] opens it, then checked as
+    /// [`ContactStore::check`] does.
+    ///
     /// # Errors
     /// [`Error::IncompatibleVersion`](crate::Error::IncompatibleVersion) for a file of a newer contactstore,
     /// [`Error::ForeignDatabase`](crate::Error::ForeignDatabase) for another application's,
@@ -135,7 +145,8 @@ impl ContactStore {
     }
 
     /// Checks the store: the file's header (`application_id`, schema version),
-    /// SQLite's `integrity_check` and `foreign_key_check`, and the store's own
+    /// SQLite's `integrity_check` and `foreign_key_check` (on PostgreSQL: the schema's
+    /// version row; the server keeps its own pages and foreign keys), and the store's own
     /// invariants — every identifier, memory, entity, call and conversation has its
     /// contact; no contact of a merged-away id remains; every redirect reaches a live
     /// contact in one step and agrees with the merge journal; at most one primary
@@ -167,6 +178,9 @@ impl ContactStore {
     /// assert!(copy.org("acme")?.find(&IdentifierQuery::phone("+14155550192"))?.is_some());
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
+    ///
+    /// SQLite only: on PostgreSQL it is refused with
+    /// [`Error::Refused`](crate::Error::Refused) (use `pg_dump`, or export).
     ///
     /// # Errors
     /// [`Error::InvalidField`](crate::Error::InvalidField) naming `destination` when it

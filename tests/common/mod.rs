@@ -7,37 +7,115 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rusqlite::Connection;
 
-/// A temporary directory holding a database path.
+use contactstore::{ContactStore, Settings};
+
+/// The PostgreSQL server the parametrised tests run on, when
+/// `CONTACTSTORE_TEST_POSTGRES` names one (`postgres://user@host:port/db`): the same
+/// tests then open their stores there (`tests/postgres/run` does this), each in a
+/// schema of its own. Unset: every test runs on SQLite.
+pub fn postgres_url() -> Option<String> {
+    std::env::var("CONTACTSTORE_TEST_POSTGRES")
+        .ok()
+        .filter(|url| !url.trim().is_empty())
+}
+
+/// True when this run's stores are on PostgreSQL.
+pub fn on_postgres() -> bool {
+    postgres_url().is_some()
+}
+
+/// A new, empty PostgreSQL schema on the test server, as a URL whose connections use
+/// it (`options=-c search_path=…`): a store per test, independent of the others.
+pub fn fresh_postgres_url(base: &str) -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let schema = format!(
+        "t_{}_{}_{}",
+        std::process::id(),
+        now_ms(),
+        NEXT.fetch_add(1, Ordering::SeqCst)
+    );
+    let mut admin = postgres::Client::connect(base, postgres::NoTls)
+        .unwrap_or_else(|e| panic!("CONTACTSTORE_TEST_POSTGRES: cannot connect: {e}"));
+    admin
+        .batch_execute(&format!("CREATE SCHEMA {schema}"))
+        .expect("create test schema");
+    let sep = if base.contains('?') { '&' } else { '?' };
+    format!("{base}{sep}options=-csearch_path%3D{schema}")
+}
+
+/// A store of its own for one test, with default settings: in memory on SQLite, in a
+/// fresh schema on PostgreSQL (see [`postgres_url`]).
+pub fn store() -> ContactStore {
+    store_with(Settings::default())
+}
+
+/// As [`store`], with settings.
+pub fn store_with(settings: Settings) -> ContactStore {
+    match postgres_url() {
+        Some(base) => ContactStore::open_with(fresh_postgres_url(&base), settings)
+            .expect("open on PostgreSQL"),
+        None => ContactStore::open_in_memory_with(settings).expect("open in memory"),
+    }
+}
+
+/// A database for one test that several handles (or processes) open: a file in a
+/// temporary directory, or — on a PostgreSQL run — a fresh schema, whose URL is then
+/// `path` (every API, the CLI's `--db` and `serve` take either).
 pub struct TempDb {
     pub dir: tempfile::TempDir,
     pub path: PathBuf,
 }
 
 impl TempDb {
+    /// On the run's engine.
     pub fn new() -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = match postgres_url() {
+            Some(base) => PathBuf::from(fresh_postgres_url(&base)),
+            None => dir.path().join("contacts.db"),
+        };
+        TempDb { dir, path }
+    }
+
+    /// Always an SQLite file: for tests of the file itself (WAL, permissions, crash
+    /// recovery, query plans, backup, dumps read with rusqlite).
+    pub fn sqlite() -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("contacts.db");
         TempDb { dir, path }
     }
 }
 
-/// `PRAGMA data_version` seen from a separate connection: it changes whenever another
-/// connection commits a change to the file, so an unchanged value proves nothing was
-/// written.
-pub struct WriteWatch {
-    conn: Connection,
-    before: i64,
+/// Whether anything was written since it was made: `PRAGMA data_version` seen from a
+/// separate connection on SQLite (it changes whenever another connection commits a
+/// change to the file); on PostgreSQL, a dump of every table compared with the one
+/// taken at the start. An unchanged value proves nothing was written.
+pub enum WriteWatch {
+    Sqlite { conn: Connection, before: i64 },
+    Postgres { url: String, before: Vec<String> },
 }
 
 impl WriteWatch {
     pub fn new(path: &Path) -> Self {
-        let conn = Connection::open(path).expect("open watcher");
-        let before = data_version(&conn);
-        WriteWatch { conn, before }
+        match postgres_location(path) {
+            Some(url) => WriteWatch::Postgres {
+                before: dump_postgres(url),
+                url: url.to_owned(),
+            },
+            None => {
+                let conn = Connection::open(path).expect("open watcher");
+                let before = data_version(&conn);
+                WriteWatch::Sqlite { conn, before }
+            }
+        }
     }
 
     pub fn changed(&self) -> bool {
-        data_version(&self.conn) != self.before
+        match self {
+            WriteWatch::Sqlite { conn, before } => data_version(conn) != *before,
+            WriteWatch::Postgres { url, before } => dump_postgres(url) != *before,
+        }
     }
 }
 
@@ -46,9 +124,47 @@ fn data_version(conn: &Connection) -> i64 {
         .expect("data_version")
 }
 
+/// The URL, when a test database's location is a PostgreSQL one.
+pub fn postgres_location(path: &Path) -> Option<&str> {
+    path.to_str()
+        .filter(|p| p.starts_with("postgres://") || p.starts_with("postgresql://"))
+}
+
+/// Every row of every table of the location's schema, as text, in a stable order.
+pub fn dump_postgres(url: &str) -> Vec<String> {
+    let mut client = postgres::Client::connect(url, postgres::NoTls).expect("connect for dump");
+    let tables: Vec<String> = client
+        .query(
+            "SELECT table_name::text FROM information_schema.tables \
+             WHERE table_schema = current_schema() ORDER BY 1",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    let mut out = Vec::new();
+    for table in tables {
+        let rows = client
+            .query(
+                &format!("SELECT t::text FROM \"{table}\" t ORDER BY 1"),
+                &[],
+            )
+            .unwrap();
+        for row in rows {
+            let cells: String = row.get(0);
+            out.push(format!("{table}: {cells}"));
+        }
+    }
+    out
+}
+
 /// Every row of every contactstore table, as text, in a stable order: two equal dumps
 /// mean equal contents.
 pub fn dump(path: &Path) -> Vec<String> {
+    if let Some(url) = postgres_location(path) {
+        return dump_postgres(url);
+    }
     let conn = Connection::open(path).expect("open for dump");
     dump_conn(&conn)
 }
@@ -93,6 +209,124 @@ pub fn dump_conn(conn: &Connection) -> Vec<String> {
         }
     }
     out
+}
+
+/// The rows of a read statement (SQL both engines take) on a test database, each
+/// column as text (`None` for NULL): for tests that look at tables directly.
+pub fn sql_rows(path: &Path, sql: &str) -> Vec<Vec<Option<String>>> {
+    if let Some(url) = postgres_location(path) {
+        let mut client = postgres::Client::connect(url, postgres::NoTls).expect("connect");
+        return client
+            .simple_query(sql)
+            .expect("query")
+            .into_iter()
+            .filter_map(|m| match m {
+                postgres::SimpleQueryMessage::Row(row) => Some(
+                    (0..row.len())
+                        .map(|i| row.get(i).map(str::to_owned))
+                        .collect(),
+                ),
+                _ => None,
+            })
+            .collect();
+    }
+    let conn = Connection::open(path).expect("open");
+    let mut stmt = conn.prepare(sql).expect("prepare");
+    let columns = stmt.column_count();
+    stmt.query_map([], |r| {
+        (0..columns)
+            .map(|i| {
+                Ok(match r.get::<_, rusqlite::types::Value>(i)? {
+                    rusqlite::types::Value::Null => None,
+                    rusqlite::types::Value::Integer(n) => Some(n.to_string()),
+                    rusqlite::types::Value::Real(x) => Some(x.to_string()),
+                    rusqlite::types::Value::Text(t) => Some(t),
+                    rusqlite::types::Value::Blob(b) => Some(format!("{b:?}")),
+                })
+            })
+            .collect()
+    })
+    .expect("query")
+    .collect::<Result<_, _>>()
+    .expect("rows")
+}
+
+/// Makes every statement of a kind on a table fail from now on (`point` is
+/// `BEFORE|AFTER INSERT|UPDATE|DELETE ON table`), until [`clear_failure`]: a trigger
+/// that raises, on either engine.
+pub fn inject_failure(path: &Path, point: &str) {
+    match postgres_location(path) {
+        Some(url) => {
+            let mut client = postgres::Client::connect(url, postgres::NoTls).expect("connect");
+            client
+                .batch_execute(&format!(
+                    "CREATE OR REPLACE FUNCTION injected_failure() RETURNS trigger \
+                     LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'injected'; END $$; \
+                     CREATE TRIGGER injected_failure {point} FOR EACH ROW \
+                     EXECUTE FUNCTION injected_failure();"
+                ))
+                .expect("inject");
+        }
+        None => Connection::open(path)
+            .expect("open")
+            .execute_batch(&format!(
+                "CREATE TRIGGER injected_failure {point} BEGIN SELECT RAISE(ABORT, 'injected'); END;"
+            ))
+            .expect("inject"),
+    }
+}
+
+/// Removes what [`inject_failure`] installed at `point`.
+pub fn clear_failure(path: &Path, point: &str) {
+    match postgres_location(path) {
+        Some(url) => {
+            let table = point.rsplit(' ').next().unwrap();
+            postgres::Client::connect(url, postgres::NoTls)
+                .expect("connect")
+                .batch_execute(&format!("DROP TRIGGER injected_failure ON {table}"))
+                .expect("clear");
+        }
+        None => Connection::open(path)
+            .expect("open")
+            .execute_batch("DROP TRIGGER injected_failure")
+            .expect("clear"),
+    }
+}
+
+/// Another connection holding writers out of a test database until released: SQLite's
+/// write lock (`BEGIN IMMEDIATE`) or, on PostgreSQL, an `EXCLUSIVE` lock on the
+/// contact table (reads go on, writes of contacts wait). The store's writes wait up to
+/// its busy timeout, then fail as busy.
+pub enum WriteLock {
+    Sqlite(Connection),
+    Postgres(postgres::Client),
+}
+
+impl WriteLock {
+    pub fn take(path: &Path) -> WriteLock {
+        match postgres_location(path) {
+            Some(url) => {
+                let mut client = postgres::Client::connect(url, postgres::NoTls).expect("connect");
+                client
+                    .batch_execute("BEGIN; LOCK TABLE contact IN EXCLUSIVE MODE")
+                    .expect("lock");
+                WriteLock::Postgres(client)
+            }
+            None => {
+                let conn = Connection::open(path).expect("open");
+                conn.execute_batch("BEGIN IMMEDIATE").expect("lock");
+                WriteLock::Sqlite(conn)
+            }
+        }
+    }
+
+    /// Ends the locking transaction (`COMMIT` or `ROLLBACK`).
+    pub fn release(&mut self, end: &str) {
+        match self {
+            WriteLock::Sqlite(conn) => conn.execute_batch(end).expect("release"),
+            WriteLock::Postgres(client) => client.batch_execute(end).expect("release"),
+        }
+    }
 }
 
 /// Runs the ignored test `entry` of the current test binary in `n` child processes,

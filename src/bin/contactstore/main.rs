@@ -41,7 +41,9 @@ use serde_json::Value;
 #[derive(Parser, Debug)]
 #[command(name = "contactstore", version, max_term_width = 100)]
 struct Cli {
-    /// Database file (created on first use, readable by its owner only).
+    /// Database file (created on first use, readable by its owner only), or a
+    /// PostgreSQL URL (`postgres://user@host:port/db`; a build with the `postgres`
+    /// feature) shared by every host.
     #[arg(
         long,
         global = true,

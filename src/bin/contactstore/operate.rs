@@ -16,7 +16,12 @@ pub fn backup(
     destination: &Path,
     overwrite: bool,
 ) -> Result<(), Error> {
-    if !cli.db.exists() {
+    // A PostgreSQL URL is no file: the store refuses the backup itself (pg_dump).
+    let url = cli
+        .db
+        .to_str()
+        .is_some_and(|db| db.starts_with("postgres://") || db.starts_with("postgresql://"));
+    if !url && !cli.db.exists() {
         return Err(invalid("db", "does not exist: there is nothing to back up"));
     }
     let store = store()?;

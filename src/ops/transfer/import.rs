@@ -251,7 +251,7 @@ fn write_batches(
                     continue;
                 }
             };
-            match import_line(&writer.tx()?, parsed, options.on_conflict, cap) {
+            match import_line(&*writer.tx()?, parsed, options.on_conflict, cap) {
                 Ok(Landed::Merged) => tally.running.merged += 1,
                 Ok(Landed::Imported) => tally.running.imported += 1,
                 Ok(Landed::Unchanged) => tally.running.unchanged += 1,

@@ -12,8 +12,8 @@ use super::schema::{read_header, APPLICATION_ID, SCHEMA_VERSION};
 use super::{Db, Open, SqliteTx};
 use crate::error::{Error, Result};
 use crate::limits::MAX_CHECK_DETAILS;
-use crate::model::{CheckOutcome, MigrationFinding};
-use crate::storage::FindingRows;
+use crate::model::CheckOutcome;
+use crate::storage::{FileCheck, FindingRows};
 
 const IDENTIFIERS_WITHOUT_CONTACT: &str = "SELECT i.org_id, i.id FROM identifier i \
      LEFT JOIN contact c ON c.org_id = i.org_id AND c.id = i.contact_id WHERE c.id IS NULL";
@@ -94,14 +94,6 @@ const INVARIANTS: &[(&str, &str, &str)] = &[
     ),
 ];
 
-/// What the storage layer found in a file.
-pub(crate) struct FileCheck {
-    pub schema_version: i64,
-    pub outcomes: Vec<CheckOutcome>,
-    /// What upgrades left for an operator (read at the current schema only).
-    pub findings: Vec<MigrationFinding>,
-}
-
 /// The problems a check found so far: counted, the first few kept.
 struct Found {
     count: u64,
@@ -171,6 +163,7 @@ impl Db {
         }
         Ok(FileCheck {
             schema_version: header.user_version,
+            current_version: SCHEMA_VERSION,
             outcomes,
             findings,
         })

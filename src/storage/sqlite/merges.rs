@@ -52,6 +52,11 @@ impl SqliteTx<'_> {
 }
 
 impl MergeRows for SqliteTx<'_> {
+    fn lock_contacts(&self, _org: &str, _first: &str, _second: &str) -> Result<()> {
+        // A write transaction holds the database's write lock already.
+        Ok(())
+    }
+
     fn redirect_of(&self, org: &str, merged_id: &str) -> Result<Option<String>> {
         self.query_one(REDIRECT_OF, (org, merged_id), |r| r.get(0))
     }
