@@ -60,6 +60,7 @@ pub(super) fn open(path: Option<&Path>, settings: &Settings) -> Result<Opened> {
     // in the file instead of lingering in free space, where a copy of the file would
     // still carry it.
     conn.pragma_update(None, "secure_delete", true)?;
+    map_for_reads(&conn, settings)?;
 
     let wal = WalCheckpoints::install(&mut conn)?;
 
@@ -84,9 +85,17 @@ pub(super) fn open_read_only(path: &Path, settings: &Settings) -> Result<Opened>
     let busy = BusyWait::install(&mut conn, settings.busy_timeout)?;
     conn.pragma_update(None, "query_only", true)?;
     conn.pragma_update(None, "trusted_schema", false)?;
+    map_for_reads(&conn, settings)?;
     schema::check_compatible(&conn)?;
     let wal = WalCheckpoints::install(&mut conn)?;
     Ok(Opened { conn, busy, wal })
+}
+
+/// Reads through a memory mapping of up to [`Settings::mmap_size`] bytes of the file.
+fn map_for_reads(conn: &Connection, settings: &Settings) -> Result<()> {
+    let bytes = i64::try_from(settings.mmap_size).unwrap_or(i64::MAX);
+    conn.pragma_update(None, "mmap_size", bytes)?;
+    Ok(())
 }
 
 fn open_flags() -> OpenFlags {
