@@ -1,72 +1,107 @@
-//! The HTTP shim against in-process calls: resolve-hit (a known caller, nothing to
-//! write) from 16 concurrent clients, each over its own keep-alive connection, and the
-//! same resolves made in-process by 16 threads, each with its own store.
+//! The HTTP shim against its HTTP floor: 16 keep-alive connections, each driven by a
+//! client thread of its own, for three calls — resolve of a known caller (nothing to
+//! write), find with hydration (identifiers and memories; a third of the fixture's
+//! contacts have a memory of 20 messages and 5 entities) and get by id.
 //!
-//! `cargo bench --bench server` (set `CONTACTSTORE_BENCH_CONTACTS` for the size,
-//! default 10,000; the database is generated once and cached under `target/`). Besides
-//! criterion's time per request (its throughput line is requests per second), it
-//! prints each mode's requests/s, p50 and p99 latency, and the shim/in-process ratio.
+//! The floor is the same HTTP stack (hyper's HTTP/1.1 server with the shim's
+//! connection settings, axum's router) on a runtime like the shim's, answering each
+//! path with a fixed envelope the size of the shim's average answer to it, after
+//! reading and parsing the same JSON body — everything but the store. Both are driven
+//! by the same raw keep-alive client, in turn, in one run; each call's figures are
+//! requests/s, p50 and p99, and the shim's throughput as a ratio to the floor's.
+//!
+//! `cargo bench --bench server` (size: `CONTACTSTORE_BENCH_CONTACTS`, default 10,000;
+//! the fixture is the shared one of `support`).
 
-use std::path::PathBuf;
+mod support;
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use axum::body::Bytes;
+use axum::http::header::CONTENT_TYPE;
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
 use contactstore::server::{self, ApiKey, ServeConfig};
-use contactstore::{ContactStore, IdentifierQuery, ResolveRequest};
+use contactstore::{ContactStore, IdentifierQuery};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+
+use support::{formatted, phone, range, ORG};
 
 const CLIENTS: usize = 16;
 const KEY: &str = "bench-key";
+/// Distinct contacts the requests cycle through.
+const SAMPLE: u64 = 3_000;
 
-fn contacts() -> usize {
-    std::env::var("CONTACTSTORE_BENCH_CONTACTS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(10_000)
+/// One keep-alive connection speaking just enough HTTP/1.1: a request with a
+/// `content-length`, an answer read to its `content-length`.
+struct Client {
+    stream: TcpStream,
+    buf: Vec<u8>,
 }
 
-fn phone(i: usize) -> String {
-    // Valid US numbers: area codes 201.., exchanges 200..
-    format!(
-        "+1{}{}{:04}",
-        201 + (i / 10_000_000) % 700,
-        200 + (i / 10_000) % 700,
-        i % 10_000
-    )
-}
-
-fn formatted(i: usize) -> String {
-    let e = phone(i);
-    format!("({}) {}-{}", &e[2..5], &e[5..8], &e[8..])
-}
-
-/// A cached database of `n` contacts, each with a phone and an email.
-fn fixture(n: usize) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("bench-fixtures");
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join(format!("server-{n}.db"));
-    if path.exists() {
-        return path;
-    }
-    let tmp = dir.join(format!("server-{n}.db.partial"));
-    let _ = std::fs::remove_file(&tmp);
-    {
-        let store = ContactStore::open(&tmp).unwrap();
-        let org = store.org("bench").unwrap();
-        for i in 0..n {
-            org.resolve(&ResolveRequest {
-                identifiers: IdentifierQuery {
-                    phone_number: Some(phone(i)),
-                    email: Some(format!("user{i}@example.com")),
-                    ..Default::default()
-                },
-                ..Default::default()
-            })
-            .unwrap();
+impl Client {
+    fn connect(addr: SocketAddr) -> Client {
+        let stream = TcpStream::connect(addr).unwrap();
+        stream.set_nodelay(true).unwrap();
+        Client {
+            stream,
+            buf: Vec::with_capacity(16 * 1024),
         }
     }
-    std::fs::rename(&tmp, &path).unwrap();
-    path
+
+    /// Sends one request; returns the answer's status and body.
+    fn send(&mut self, request: &[u8]) -> (u16, &[u8]) {
+        self.stream.write_all(request).unwrap();
+        self.buf.clear();
+        let mut chunk = [0u8; 16 * 1024];
+        let head_end = loop {
+            let n = self.stream.read(&mut chunk).unwrap();
+            assert!(n > 0, "the server closed the connection");
+            self.buf.extend_from_slice(&chunk[..n]);
+            if let Some(at) = find(&self.buf, b"\r\n\r\n") {
+                break at + 4;
+            }
+        };
+        let head = std::str::from_utf8(&self.buf[..head_end]).unwrap();
+        let status: u16 = head[9..12].parse().unwrap();
+        let length: usize = head
+            .lines()
+            .find_map(|l| {
+                let (name, value) = l.split_once(':')?;
+                name.eq_ignore_ascii_case("content-length")
+                    .then(|| value.trim().parse().unwrap())
+            })
+            .expect("a content-length");
+        while self.buf.len() < head_end + length {
+            let n = self.stream.read(&mut chunk).unwrap();
+            assert!(n > 0, "the server closed the connection");
+            self.buf.extend_from_slice(&chunk[..n]);
+        }
+        (status, &self.buf[head_end..head_end + length])
+    }
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+/// A request's bytes, as a client library would send them.
+fn request(method: &str, path: &str, body: &str) -> Vec<u8> {
+    format!(
+        "{method} {path} HTTP/1.1\r\nhost: bench\r\nauthorization: Bearer {KEY}\r\n\
+         content-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
+
+/// One call of the bench: its requests (cycled through) and the floor's answer.
+struct Call {
+    label: &'static str,
+    requests: Vec<Vec<u8>>,
 }
 
 /// Requests made, their wall time and every latency, across criterion's samples.
@@ -78,6 +113,7 @@ struct Tally {
 }
 
 impl Tally {
+    /// Prints the figures; returns requests/s.
     fn report(&mut self, label: &str) -> f64 {
         self.latencies.sort_unstable();
         let at = |q: f64| {
@@ -95,14 +131,9 @@ impl Tally {
     }
 }
 
-/// Runs `iters` requests split over one thread per item of `clients`; returns the wall
-/// time and records each request's latency.
-fn concurrent<C: Send>(
-    iters: u64,
-    clients: &mut [C],
-    tally: &Mutex<Tally>,
-    request: impl Fn(&mut C, usize) + Sync,
-) -> Duration {
+/// Runs `iters` requests of `call` split over the clients, one thread each; records
+/// the wall time and each request's latency.
+fn drive(iters: u64, clients: &mut [Client], call: &Call, tally: &Mutex<Tally>) -> Duration {
     let n = clients.len() as u64;
     let started = Instant::now();
     let latencies: Vec<Vec<Duration>> = std::thread::scope(|scope| {
@@ -111,13 +142,14 @@ fn concurrent<C: Send>(
             .enumerate()
             .map(|(c, client)| {
                 let share = iters / n + u64::from((c as u64) < iters % n);
-                let request = &request;
                 scope.spawn(move || {
                     let mut own = Vec::with_capacity(share as usize);
                     for k in 0..share as usize {
+                        let r = &call.requests[(c * 7_919 + k * 104_729) % call.requests.len()];
                         let t = Instant::now();
-                        request(client, c * 1_000_003 + k * 7919);
+                        let (status, _) = client.send(r);
                         own.push(t.elapsed());
+                        assert_eq!(status, 200);
                     }
                     own
                 })
@@ -133,68 +165,219 @@ fn concurrent<C: Send>(
     wall
 }
 
+/// The floor: the shim's HTTP stack answering fixed envelopes (`answers`: path
+/// prefix → body), after parsing each request's JSON body. Runs until the process
+/// ends.
+fn spawn_floor(answers: Vec<(&'static str, Bytes)>) -> SocketAddr {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async move {
+            let answer = |prefix: &'static str| {
+                let body = answers
+                    .iter()
+                    .find(|(p, _)| *p == prefix)
+                    .unwrap()
+                    .1
+                    .clone();
+                move |bytes: Bytes| {
+                    let body = body.clone();
+                    async move {
+                        if !bytes.is_empty() {
+                            let parsed: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+                            std::hint::black_box(parsed);
+                        }
+                        ([(CONTENT_TYPE, "application/json")], body).into_response()
+                    }
+                }
+            };
+            let app = axum::Router::new()
+                .route("/v1/contacts/resolve", post(answer("resolve")))
+                .route("/v1/contacts/find", post(answer("find")))
+                .route("/v1/contacts/{id}", get(answer("get")));
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            tx.send(listener.local_addr().unwrap()).unwrap();
+            let mut builder = hyper::server::conn::http1::Builder::new();
+            builder
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(Duration::from_secs(10))
+                .keep_alive(true);
+            loop {
+                let (stream, _) = listener.accept().await.unwrap();
+                stream.set_nodelay(true).unwrap();
+                let service = hyper_util::service::TowerToHyperService::new(app.clone());
+                let connection =
+                    builder.serve_connection(hyper_util::rt::TokioIo::new(stream), service);
+                tokio::spawn(async move {
+                    let _ = connection.await;
+                });
+            }
+        });
+    });
+    rx.recv().unwrap()
+}
+
+/// An envelope the size of the shim's average answer to `call` (padded with spaces,
+/// which a JSON parser skips).
+fn answer_of_average_size(shim: SocketAddr, call: &Call) -> Bytes {
+    let mut client = Client::connect(shim);
+    let mut total = 0;
+    for r in &call.requests {
+        let (status, body) = client.send(r);
+        assert_eq!(status, 200, "{}", String::from_utf8_lossy(body));
+        total += body.len();
+    }
+    let mut body = br#"{"data":null,"errors":[]}"#.to_vec();
+    body.resize((total / call.requests.len()).max(body.len()), b' ');
+    Bytes::from(body)
+}
+
 fn bench(c: &mut Criterion) {
-    let n = contacts();
-    let path = fixture(n);
+    let n = support::contacts() as u64;
+    let fixture = support::fixture(n);
+    let path = support::WorkCopy::of(&fixture.path, "server");
     let handle = server::spawn(
-        ServeConfig::new(&path)
+        ServeConfig::new(&path.path)
             .listen("127.0.0.1:0".parse().unwrap())
-            .api_key(ApiKey::new(KEY, "bench").unwrap())
+            .api_key(ApiKey::new(KEY, ORG).unwrap())
             .quiet(),
     )
     .unwrap();
-    let url = format!("http://{}/v1/contacts/resolve", handle.local_addr());
-    let mut agents: Vec<ureq::Agent> = (0..CLIENTS)
-        .map(|_| {
-            ureq::Agent::config_builder()
-                .timeout_global(Some(Duration::from_secs(30)))
-                .build()
-                .into()
-        })
-        .collect();
-    let mut stores: Vec<ContactStore> = (0..CLIENTS)
-        .map(|_| ContactStore::open(&path).unwrap())
-        .collect();
+    let shim = handle.local_addr();
 
-    let http = Mutex::new(Tally::default());
-    let local = Mutex::new(Tally::default());
-    let mut group = c.benchmark_group(format!("resolve_hit/{n}/{CLIENTS}_clients"));
-    group.throughput(Throughput::Elements(1));
-    group.sample_size(10);
-    group.bench_function("http_keep_alive", |b| {
-        b.iter_custom(|iters| {
-            concurrent(iters, &mut agents, &http, |agent, i| {
-                let body = format!(r#"{{"phone_number":"{}"}}"#, formatted(i % n));
-                let mut response = agent
-                    .post(&url)
-                    .header("authorization", KEY)
-                    .send(body)
-                    .unwrap();
-                let text = response.body_mut().read_to_string().unwrap();
-                assert!(text.contains(r#""created":false"#), "{text}");
-            })
-        })
-    });
-    group.bench_function("in_process", |b| {
-        b.iter_custom(|iters| {
-            concurrent(iters, &mut stores, &local, |store, i| {
-                let resolved = store
-                    .org("bench")
+    let sample: Vec<u64> = (0..SAMPLE.min(n))
+        .map(|k| k * (n / SAMPLE.min(n)))
+        .collect();
+    let ids: Vec<String> = {
+        let store = ContactStore::open(&path.path).unwrap();
+        let org = store.org(ORG).unwrap();
+        sample
+            .iter()
+            .map(|&i| {
+                org.find(&IdentifierQuery::phone(phone(range::FIXTURE + i)))
                     .unwrap()
-                    .resolve(&ResolveRequest::phone(formatted(i % n)))
-                    .unwrap();
-                assert!(!resolved.created);
+                    .expect("a fixture contact")
+                    .contact
+                    .id
             })
-        })
-    });
-    group.finish();
+            .collect()
+    };
+    let calls = [
+        Call {
+            label: "resolve",
+            requests: sample
+                .iter()
+                .map(|&i| {
+                    let body = format!(r#"{{"phone_number":"{}"}}"#, formatted(range::FIXTURE + i));
+                    request("POST", "/v1/contacts/resolve", &body)
+                })
+                .collect(),
+        },
+        Call {
+            label: "find",
+            requests: sample
+                .iter()
+                .map(|&i| {
+                    let body = format!(r#"{{"phone_number":"{}"}}"#, formatted(range::FIXTURE + i));
+                    request("POST", "/v1/contacts/find", &body)
+                })
+                .collect(),
+        },
+        Call {
+            label: "get",
+            requests: ids
+                .iter()
+                .map(|id| request("GET", &format!("/v1/contacts/{id}"), ""))
+                .collect(),
+        },
+    ];
+    // The same reads in-process, one thread: what the store itself costs a call.
+    {
+        let store = ContactStore::open(&path.path).unwrap();
+        let org = store.org(ORG).unwrap();
+        let queries: Vec<IdentifierQuery> = sample
+            .iter()
+            .map(|&i| IdentifierQuery::phone(formatted(range::FIXTURE + i)))
+            .collect();
+        for round in 0..2 {
+            let started = Instant::now();
+            for q in &queries {
+                std::hint::black_box(org.find(q).unwrap());
+            }
+            let find = started.elapsed() / queries.len() as u32;
+            let started = Instant::now();
+            for q in &queries {
+                let found = org.find(q).unwrap().unwrap();
+                std::hint::black_box(serde_json::to_vec(&found).unwrap());
+            }
+            let find_json = started.elapsed() / queries.len() as u32;
+            let started = Instant::now();
+            for id in &ids {
+                std::hint::black_box(org.get(id).unwrap());
+            }
+            let get = started.elapsed() / ids.len() as u32;
+            if round == 1 {
+                println!("in-process, one thread: find {find:?}, find + JSON {find_json:?}, get {get:?} a call");
+            }
+        }
+        let started = Instant::now();
+        std::thread::scope(|scope| {
+            for t in 0..CLIENTS {
+                let (path, queries) = (&path.path, &queries);
+                scope.spawn(move || {
+                    let store = ContactStore::open(path).unwrap();
+                    let org = store.org(ORG).unwrap();
+                    for q in queries.iter().skip(t).step_by(CLIENTS / 4) {
+                        let found = org.find(q).unwrap().unwrap();
+                        std::hint::black_box(serde_json::to_vec(&found).unwrap());
+                    }
+                });
+            }
+        });
+        let calls = CLIENTS * queries.len() / (CLIENTS / 4);
+        println!(
+            "in-process, {CLIENTS} threads: find + JSON {:.0} calls/s",
+            calls as f64 / started.elapsed().as_secs_f64()
+        );
+    }
+    let answers = calls
+        .iter()
+        .map(|call| (call.label, answer_of_average_size(shim, call)))
+        .collect();
+    let floor = spawn_floor(answers);
 
-    let over_http = http.lock().unwrap().report("shim over HTTP, 16 clients");
-    let in_process = local.lock().unwrap().report("in-process, 16 threads");
-    println!(
-        "shim / in-process throughput: {:.2}",
-        over_http / in_process.max(f64::EPSILON)
-    );
+    let mut shim_clients: Vec<Client> = (0..CLIENTS).map(|_| Client::connect(shim)).collect();
+    let mut floor_clients: Vec<Client> = (0..CLIENTS).map(|_| Client::connect(floor)).collect();
+    let mut summary = Vec::new();
+    for call in &calls {
+        let (shim_tally, floor_tally) = (Mutex::default(), Mutex::default());
+        let mut group = c.benchmark_group(format!("server/{}/{n}/{CLIENTS}_clients", call.label));
+        group.throughput(Throughput::Elements(1));
+        group.sample_size(10);
+        group.bench_function("floor", |b| {
+            b.iter_custom(|iters| drive(iters, &mut floor_clients, call, &floor_tally))
+        });
+        group.bench_function("shim", |b| {
+            b.iter_custom(|iters| drive(iters, &mut shim_clients, call, &shim_tally))
+        });
+        group.finish();
+        let floor_rate = floor_tally
+            .into_inner()
+            .unwrap()
+            .report(&format!("{} floor", call.label));
+        let shim_rate = shim_tally
+            .into_inner()
+            .unwrap()
+            .report(&format!("{} shim", call.label));
+        summary.push((call.label, shim_rate / floor_rate.max(f64::EPSILON)));
+    }
+    for (label, ratio) in summary {
+        println!("server {label}: shim / floor throughput {ratio:.2} (target >= 0.50)");
+    }
+    drop(shim_clients);
     handle.shutdown().unwrap();
 }
 

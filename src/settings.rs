@@ -49,6 +49,15 @@ pub struct Settings {
     /// The change log: whether writes append events, and how long they are kept.
     /// Default: on, keeping 30 days.
     pub change_log: ChangeLog,
+    /// How much of the database file reads may map into memory (`PRAGMA mmap_size`),
+    /// in bytes; 0 reads every page with a system call into the connection's own page
+    /// cache. Mapped pages are the operating system's cache, shared by every
+    /// connection and process, and read without a copy: a find with full hydration
+    /// took 29 µs instead of 60 µs on a 2 MiB page cache that the memory rows did not
+    /// fit. Writes never go through the mapping. The cost: an I/O error while reading
+    /// a mapped page ends the process with SIGBUS instead of returning an error.
+    /// Default 256 MiB (address space, not memory).
+    pub mmap_size: u64,
 }
 
 /// The change log's settings (see [`crate::Org::changes`]).
@@ -112,6 +121,7 @@ impl Default for Settings {
             busy_timeout: Duration::from_secs(10),
             size_limit: None,
             change_log: ChangeLog::default(),
+            mmap_size: 256 * 1024 * 1024,
         }
     }
 }
@@ -135,6 +145,12 @@ impl Settings {
     /// Sets the lock wait.
     pub fn busy_timeout(mut self, timeout: Duration) -> Self {
         self.busy_timeout = timeout;
+        self
+    }
+    /// Sets how much of the file reads may map into memory (0: none). See
+    /// [`Settings::mmap_size`](Settings#structfield.mmap_size).
+    pub fn mmap_size(mut self, bytes: u64) -> Self {
+        self.mmap_size = bytes;
         self
     }
     /// Sets the change log's settings.

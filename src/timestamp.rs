@@ -144,28 +144,49 @@ fn parse_canonical(text: &str) -> Option<Timestamp> {
     Timestamp::from_millis(millis)
 }
 
-impl fmt::Display for Timestamp {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl Timestamp {
+    /// The canonical text, `YYYY-MM-DDTHH:MM:SS.mmmZ`, written digit by digit: a
+    /// hydrated memory holds dozens of timestamps, and the formatting machinery cost a
+    /// find's answer more than its reads of them.
+    fn canonical(self) -> [u8; 24] {
         let days = self.0.div_euclid(86_400_000);
         let in_day = self.0.rem_euclid(86_400_000);
         let (year, month, day) = civil_from_days(days);
-        write!(
-            f,
-            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
-            year,
-            month,
-            day,
-            in_day / 3_600_000,
-            in_day / 60_000 % 60,
-            in_day / 1000 % 60,
-            in_day % 1000
-        )
+        let mut out = *b"0000-00-00T00:00:00.000Z";
+        // Years are within 0000–9999 (`from_millis` refuses the rest).
+        let digits = |out: &mut [u8], value: i64| {
+            let mut v = value;
+            for d in out.iter_mut().rev() {
+                *d = b'0' + (v % 10) as u8;
+                v /= 10;
+            }
+        };
+        digits(&mut out[0..4], year);
+        digits(&mut out[5..7], month);
+        digits(&mut out[8..10], day);
+        digits(&mut out[11..13], in_day / 3_600_000);
+        digits(&mut out[14..16], in_day / 60_000 % 60);
+        digits(&mut out[17..19], in_day / 1000 % 60);
+        digits(&mut out[20..23], in_day % 1000);
+        out
+    }
+}
+
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let text = self.canonical();
+        // ASCII digits and separators only.
+        f.write_str(std::str::from_utf8(&text).map_err(|_| fmt::Error)?)
     }
 }
 
 impl Serialize for Timestamp {
     fn serialize<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
-        serializer.collect_str(self)
+        let text = self.canonical();
+        match std::str::from_utf8(&text) {
+            Ok(text) => serializer.serialize_str(text),
+            Err(_) => serializer.collect_str(self),
+        }
     }
 }
 

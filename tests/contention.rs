@@ -3,9 +3,11 @@
 //! merges — against one file.
 //!
 //! Figures, printed per N: operations done, `SQLITE_BUSY` errors surfaced to callers
-//! (must be 0), contacts per distinct identity (must be 1), p50/p99 latency. Run
+//! (must be 0), contacts per distinct identity (must be 1), p50/p99/p99.9 latency. Run
 //! `cargo test --release --test contention -- --nocapture` to see them;
-//! `CONTACTSTORE_LONG=1` runs ten times the operations.
+//! `CONTACTSTORE_LONG=1` runs ten times the operations, and
+//! `CONTACTSTORE_CONTENTION_SECONDS=10` runs each N for that long instead of a fixed
+//! count (the figures of BENCHMARKS.md).
 
 mod common;
 mod reliability;
@@ -81,6 +83,11 @@ fn contact_of(org: &Org<'_>, k: u64) -> contactstore::Result<String> {
 fn child_mixed_workload() {
     let path = std::env::var("CHILD_DB").expect("CHILD_DB");
     let ops: u64 = std::env::var("CHILD_OPS").unwrap().parse().unwrap();
+    // A timed run: as many operations as fit, instead of `ops`.
+    let seconds: Option<f64> = std::env::var("CHILD_SECONDS")
+        .ok()
+        .filter(|s| !s.is_empty())
+        .map(|s| s.parse().unwrap());
     let child: u64 = std::env::var("CHILD_INDEX").unwrap().parse().unwrap();
     let seed: u64 = std::env::var("CHILD_SEED").unwrap().parse().unwrap();
     let mut rng = Rng::new(seed ^ (child + 1).wrapping_mul(0x2545_F491_4F6C_DD1D));
@@ -92,7 +99,16 @@ fn child_mixed_workload() {
     let run_started = Instant::now();
     let (mut busy, mut errors, mut refused) = (0u64, 0u64, 0u64);
     let mut latencies = Vec::with_capacity(ops as usize);
-    for n in 0..ops {
+    let mut done = 0u64;
+    for n in 0.. {
+        let more = match seconds {
+            Some(s) => run_started.elapsed().as_secs_f64() < s,
+            None => n < ops,
+        };
+        if !more {
+            break;
+        }
+        done += 1;
         // Every process starts by creating the same new identities, in the same order.
         let k = if n < 8 {
             IDENTITIES / 2 + n
@@ -181,7 +197,7 @@ fn child_mixed_workload() {
     let text: Vec<String> = latencies.iter().map(u128::to_string).collect();
     println!("LATENCIES {}", text.join(","));
     println!(
-        "COUNTS {ops} {busy} {errors} {refused} {}",
+        "COUNTS {done} {busy} {errors} {refused} {}",
         run_started.elapsed().as_micros()
     );
 }
@@ -196,11 +212,12 @@ struct Figures {
     contacts_per_identity: usize,
     p50: Duration,
     p99: Duration,
+    p999: Duration,
     /// From the common start to the last process's last operation.
     wall: Duration,
 }
 
-fn run(processes: usize, ops_per_run: u64, seed: u64) -> Figures {
+fn run(processes: usize, ops_per_run: u64, seconds: Option<f64>, seed: u64) -> Figures {
     let db = TempDb::new();
     {
         // The known half of the identities exists before the run.
@@ -218,6 +235,10 @@ fn run(processes: usize, ops_per_run: u64, seed: u64) -> Figures {
             ("CHILD_DB", db.path.display().to_string()),
             ("CHILD_OPS", (ops_per_run / processes as u64).to_string()),
             ("CHILD_SEED", seed.to_string()),
+            (
+                "CHILD_SECONDS",
+                seconds.map(|s| s.to_string()).unwrap_or_default(),
+            ),
         ],
     );
     let outputs = join_children(children);
@@ -231,6 +252,7 @@ fn run(processes: usize, ops_per_run: u64, seed: u64) -> Figures {
         contacts_per_identity: 0,
         p50: Duration::ZERO,
         p99: Duration::ZERO,
+        p999: Duration::ZERO,
         wall: Duration::ZERO,
     };
     let mut latencies = Vec::new();
@@ -265,6 +287,7 @@ fn run(processes: usize, ops_per_run: u64, seed: u64) -> Figures {
     latencies.sort();
     figures.p50 = percentile(&latencies, 50.0);
     figures.p99 = percentile(&latencies, 99.0);
+    figures.p999 = percentile(&latencies, 99.9);
 
     // Every id any process was given for an identity reaches the one contact that
     // owns it now (merges only ever join identities 2j and 2j + 1).
@@ -302,13 +325,19 @@ fn two_eight_and_sixteen_processes_share_one_file_without_busy_errors_or_duplica
     } else {
         OPS_PER_RUN
     };
+    let seconds: Option<f64> = std::env::var("CONTACTSTORE_CONTENTION_SECONDS")
+        .ok()
+        .map(|s| {
+            s.parse()
+                .expect("CONTACTSTORE_CONTENTION_SECONDS: a number")
+        });
     println!("contention: seed {seed} (CONTACTSTORE_SEED replays it)");
     for processes in [2, 8, 16] {
-        let f = run(processes, ops, seed);
+        let f = run(processes, ops, seconds, seed);
         println!(
             "contention N={:>2}: ops {}, SQLITE_BUSY surfaced {}, other errors {}, \
              merges refused as already done {}, contacts per identity {}, \
-             p50 {}, p99 {}, wall {:.1} s",
+             p50 {}, p99 {}, p99.9 {}, wall {:.1} s",
             f.processes,
             f.ops,
             f.busy,
@@ -317,9 +346,12 @@ fn two_eight_and_sixteen_processes_share_one_file_without_busy_errors_or_duplica
             f.contacts_per_identity,
             ms(f.p50),
             ms(f.p99),
+            ms(f.p999),
             f.wall.as_secs_f64()
         );
-        assert_eq!(f.ops, ops / processes as u64 * processes as u64);
+        if seconds.is_none() {
+            assert_eq!(f.ops, ops / processes as u64 * processes as u64);
+        }
         assert_eq!(f.busy, 0, "SQLITE_BUSY reached a caller with N={processes}");
         assert_eq!(f.errors, 0, "unexpected errors with N={processes}");
         assert_eq!(f.contacts_per_identity, 1, "N={processes}");

@@ -310,6 +310,26 @@ const ALL_ORGS_STATEMENTS: &[(&str, &str, &str)] = &[
         "the all-orgs handle's export (OrgScope::All only)",
     ),
     (
+        "identifiers.rs",
+        "IDENTIFIERS_BY_CONTACT_IN_ALL_ORGS",
+        "a walk of the all-orgs handle's export (OrgScope::All only)",
+    ),
+    (
+        "memories.rs",
+        "MEMORIES_BY_CONTACT_IN_ALL_ORGS",
+        "a walk of the all-orgs handle's export (OrgScope::All only)",
+    ),
+    (
+        "memories.rs",
+        "ENTITIES_BY_CONTACT_IN_ALL_ORGS",
+        "a walk of the all-orgs handle's export (OrgScope::All only)",
+    ),
+    (
+        "activity.rs",
+        "ACTIVITIES_BY_CONTACT_IN_ALL_ORGS",
+        "a walk of the all-orgs handle's export (OrgScope::All only)",
+    ),
+    (
         "check.rs",
         "IDENTIFIERS_WITHOUT_CONTACT",
         "an invariant of `check`, which covers the whole file (every org); it lists org \

@@ -663,3 +663,55 @@ fn json_shapes_match_the_reference() {
     }
     assert_eq!(memory["agent_number"], serde_json::Value::Null);
 }
+
+#[test]
+fn resolve_known_answers_what_resolve_would_without_writing_and_nothing_when_resolve_would_write() {
+    let db = TempDb::new();
+    let store = ContactStore::open(&db.path).unwrap();
+    let org = store.org("acme").unwrap();
+    let phone = ResolveRequest::phone("(415) 555-0192");
+    let watch = WriteWatch::new(&db.path);
+    assert!(
+        org.resolve_known(&phone).unwrap().is_none(),
+        "unknown caller"
+    );
+    assert!(!watch.changed(), "resolve_known wrote");
+
+    let created = org.resolve(&full_request()).unwrap();
+    let watch = WriteWatch::new(&db.path);
+    let known = org.resolve_known(&phone).unwrap().expect("a known caller");
+    assert_eq!(known.contact.id, created.contact.id);
+    assert!(!known.created);
+    // The whole request again adds nothing: the same answer as resolve's.
+    let again = org
+        .resolve_known(&full_request())
+        .unwrap()
+        .expect("nothing to add");
+    assert_eq!(
+        serde_json::to_value(&again).unwrap(),
+        serde_json::to_value(org.resolve(&full_request()).unwrap()).unwrap()
+    );
+    assert!(!watch.changed(), "a resolve adding nothing wrote");
+
+    // Each request that would change the contact is left to resolve.
+    let mut new_identifier = full_request();
+    new_identifier.identifiers.email = Some("other@example.com".into());
+    let mut new_metadata = full_request();
+    new_metadata.metadata = Some(json!({"campaign": "spring"}));
+    let mut new_memory = full_request();
+    new_memory.persona_id = Some("persona-1".into());
+    for (what, request) in [
+        ("an identifier", new_identifier),
+        ("a metadata key", new_metadata),
+        ("a memory", new_memory),
+    ] {
+        assert!(org.resolve_known(&request).unwrap().is_none(), "{what}");
+    }
+    assert!(!watch.changed(), "resolve_known wrote");
+
+    // Bad input is refused as resolve refuses it.
+    let err = org
+        .resolve_known(&ResolveRequest::phone("not a number"))
+        .unwrap_err();
+    assert_eq!(err.code(), ErrorCode::BadRequest);
+}

@@ -173,26 +173,44 @@ pub(crate) fn resolve_with_identifiers(
     Ok((resolved, input.ids.wanted))
 }
 
-fn resolve_valid(db: &Db, org: &str, input: &mut Valid<'_>) -> Result<Resolved> {
+/// What [`resolve`] answers when it would write nothing (a known caller whose request
+/// adds nothing), read without the write lock; `None` when it would write.
+pub(crate) fn resolve_known(
+    db: &Db,
+    org: &str,
+    request: &ResolveRequest,
+) -> Result<Option<Resolved>> {
+    let mut input = Valid::new(request, db.settings().region)?;
+    resolve_without_writing(db, org, &mut input)
+}
+
+fn resolve_without_writing(db: &Db, org: &str, input: &mut Valid<'_>) -> Result<Option<Resolved>> {
     // One identifier and no memory scope: a known caller's plan is one statement, which
     // is a consistent snapshot by itself, so no read transaction is opened around it.
-    // (A plan that writes is made again under the write lock below in any case.)
+    // (A plan that writes is made again under the write lock in any case.)
     let optimistic = if input.ids.wanted.len() == 1 && input.scope.is_none() {
         db.read_one(|tx| plan(tx, org, input))?
     } else {
         db.read(|tx| plan(tx, org, input))?
     };
-    if !optimistic.writes() {
-        if let Plan::Existing {
+    if optimistic.writes() {
+        return Ok(None);
+    }
+    match optimistic {
+        Plan::Existing {
             contact, conflicts, ..
-        } = optimistic
-        {
-            return Ok(Resolved {
-                contact,
-                created: false,
-                conflicts,
-            });
-        }
+        } => Ok(Some(Resolved {
+            contact,
+            created: false,
+            conflicts,
+        })),
+        Plan::Create => Ok(None),
+    }
+}
+
+fn resolve_valid(db: &Db, org: &str, input: &mut Valid<'_>) -> Result<Resolved> {
+    if let Some(resolved) = resolve_without_writing(db, org, input)? {
+        return Ok(resolved);
     }
     db.write(|tx| {
         let plan = plan(tx, org, input)?;

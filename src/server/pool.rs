@@ -1,11 +1,21 @@
-//! The stores behind the server: one SQLite connection per blocking worker.
+//! The stores behind the server: one SQLite connection per blocking worker, and one
+//! per network thread for quick reads.
 //!
-//! A [`ContactStore`] is `Send` but not `Sync` and its calls block, so every store call
-//! runs on tokio's blocking pool. A semaphore bounds how many run at once (the number
-//! of workers); each running call takes an idle store from the pool, or opens a new
-//! connection to the same file, and gives it back afterwards. So there are never more
-//! connections than workers, and each is used by one thread at a time.
+//! A [`ContactStore`] is `Send` but not `Sync` and its calls may block (a write waits
+//! for the write lock), so store calls run on tokio's blocking pool. A semaphore bounds
+//! how many run at once (the number of workers); each running call takes an idle store
+//! from the pool, or opens a new connection to the same file, and gives it back
+//! afterwards. So there are never more connections than workers, and each is used by
+//! one thread at a time.
+//!
+//! A read that takes microseconds and never waits for a writer (WAL readers do not) —
+//! a known caller's resolve, a find, a get — costs less than the hop to the blocking
+//! pool and back (two thread wake-ups), which was most of such a request's time. Those
+//! run where the request is, on the network thread ([`Stores::read_here`]), with a
+//! connection of a second pool: at most one per network thread, since such a call does
+//! not yield.
 
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -35,6 +45,8 @@ pub(crate) struct Stores {
     settings: Settings,
     idle: Mutex<Vec<ContactStore>>,
     permits: Arc<Semaphore>,
+    /// Connections for [`Stores::read_here`].
+    readers: Mutex<Vec<ContactStore>>,
 }
 
 impl Stores {
@@ -51,7 +63,30 @@ impl Stores {
             settings,
             idle: Mutex::new(vec![first]),
             permits: Arc::new(Semaphore::new(workers.max(1))),
+            readers: Mutex::new(Vec::new()),
         }
+    }
+
+    /// Runs the read `op` in `org_id` on the calling thread, with a reader connection
+    /// of its own. Only for calls that never wait for a writer and take microseconds:
+    /// the network thread runs nothing else meanwhile.
+    pub(crate) fn read_here<T>(
+        &self,
+        org_id: &str,
+        op: impl FnOnce(&Org<'_>) -> Result<T>,
+    ) -> Result<T, CallError> {
+        let store = match pop(&self.readers) {
+            Some(store) => store,
+            None => ContactStore::open_with(&self.path, self.settings.clone())?,
+        };
+        // As on the blocking pool, a panic is a lost call, not a lost connection; the
+        // store it was using is dropped rather than reused.
+        let result = catch_unwind(AssertUnwindSafe(|| {
+            store.org(org_id).and_then(|org| op(&org))
+        }))
+        .map_err(|_| CallError::Lost)?;
+        push(&self.readers, store);
+        Ok(result?)
     }
 
     /// Runs `op` in `org_id` on a blocking worker with a connection of its own.
@@ -90,16 +125,21 @@ impl Stores {
     }
 
     fn take(&self) -> Option<ContactStore> {
-        self.idle
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .pop()
+        pop(&self.idle)
     }
 
     fn give_back(&self, store: ContactStore) {
-        self.idle
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push(store);
+        push(&self.idle, store);
     }
+}
+
+fn pop(stores: &Mutex<Vec<ContactStore>>) -> Option<ContactStore> {
+    stores.lock().unwrap_or_else(PoisonError::into_inner).pop()
+}
+
+fn push(stores: &Mutex<Vec<ContactStore>>, store: ContactStore) {
+    stores
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .push(store);
 }

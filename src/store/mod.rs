@@ -274,6 +274,32 @@ impl<'s> Org<'s> {
         resolve::resolve(&self.store.db, &self.org_id, request)
     }
 
+    /// What [`Org::resolve`] would answer if it would write nothing — the request's
+    /// contact exists and the request adds nothing to it (the usual call of a known
+    /// caller) — or `None` when resolve would create or change a contact. Never takes
+    /// the write lock, so it never waits for a writer: for a caller that answers reads
+    /// where waiting is not allowed (the HTTP shim answers known callers on its
+    /// network threads, and hands the rest to [`Org::resolve`] on its blocking pool).
+    ///
+    /// ```
+    /// # use contactstore::{ContactStore, ResolveRequest};
+    /// let store = ContactStore::open_in_memory()?;
+    /// let org = store.org("acme")?;
+    /// let caller = ResolveRequest::phone("+14155550192");
+    /// assert!(org.resolve_known(&caller)?.is_none()); // resolve would create it
+    /// let created = org.resolve(&caller)?;
+    /// let known = org.resolve_known(&caller)?.expect("a known caller");
+    /// assert_eq!(known.contact.id, created.contact.id);
+    /// assert!(!known.created);
+    /// # Ok::<(), contactstore::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`Org::resolve`], for the same requests.
+    pub fn resolve_known(&self, request: &ResolveRequest) -> Result<Option<Resolved>> {
+        resolve::resolve_known(&self.store.db, &self.org_id, request)
+    }
+
     /// Resolves a caller id as telephony delivers it (contract §9): the id is
     /// classified ([`classify_caller`](crate::classify_caller)); a number — in any
     /// spelling or URI form — is resolved as [`Org::resolve`] does, with the memory

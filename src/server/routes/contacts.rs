@@ -5,7 +5,7 @@ use axum::response::Response;
 use serde::{Deserialize, Serialize};
 
 use super::answers::{ListSuccess, Success};
-use super::{envelope, ApiError, Body, Caller, ContactId, Params, RequestBody};
+use super::{envelope, success, ApiError, Body, Caller, ContactId, Params, RequestBody};
 use crate::envelope::Envelope;
 use crate::{
     Contact, ContactDetails, ContactPatch, IdentifierQuery, Merged, Pagination, ResolveRequest,
@@ -38,6 +38,11 @@ pub(crate) async fn resolve(
     caller: Caller,
     Body(request): Body<ResolveRequest>,
 ) -> Result<Response, ApiError> {
+    // A known caller adding nothing is answered here; the rest may write, and wait for
+    // the write lock, on the blocking pool.
+    if let Some(known) = caller.read(|org| org.resolve_known(&request))? {
+        return Ok(success(known));
+    }
     caller.answer(move |org| org.resolve(&request)).await
 }
 
@@ -52,7 +57,7 @@ pub(crate) async fn find(
     caller: Caller,
     Body(query): Body<IdentifierQuery>,
 ) -> Result<Response, ApiError> {
-    let found = caller.call(move |org| org.find(&query)).await?;
+    let found = caller.read(|org| org.find(&query))?;
     Ok(envelope(StatusCode::OK, &Envelope::success_optional(found)))
 }
 
@@ -67,7 +72,7 @@ pub(crate) async fn get_contact(
     caller: Caller,
     ContactId(id): ContactId,
 ) -> Result<Response, ApiError> {
-    caller.answer(move |org| org.get(&id)).await
+    Ok(success(caller.read(|org| org.get(&id))?))
 }
 
 /// Update a contact: name replaced, email and external_id added or updated, metadata

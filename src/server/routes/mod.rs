@@ -156,6 +156,15 @@ impl Caller {
         Ok(self.app.stores.call(Arc::clone(&self.org), op).await?)
     }
 
+    /// Runs the quick read `op` in the caller's org on this thread (see
+    /// [`Stores::read_here`]).
+    pub(crate) fn read<T>(
+        &self,
+        op: impl FnOnce(&Org<'_>) -> crate::Result<T>,
+    ) -> Result<T, ApiError> {
+        Ok(self.app.stores.read_here(&self.org, op)?)
+    }
+
     /// Runs `op` and answers its result in a success envelope.
     pub(crate) async fn answer<T, F>(&self, op: F) -> Result<Response, ApiError>
     where

@@ -13,6 +13,12 @@ const INSERT_ACTIVITY: &str = "INSERT INTO activity (org_id, kind, id, contact_i
      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
 const ACTIVITIES_OF_CONTACT: &str = "SELECT * FROM activity \
      WHERE org_id = ?1 AND contact_id = ?2 AND kind = ?3 ORDER BY started_at DESC, id DESC";
+/// Export's walk of the calls and SMS conversations (of an org, of every org), in
+/// contact order through the contact index.
+pub(super) const ACTIVITIES_BY_CONTACT_IN_ORG: &str =
+    "SELECT * FROM activity WHERE org_id = ?1 ORDER BY org_id, contact_id";
+pub(super) const ACTIVITIES_BY_CONTACT_IN_ALL_ORGS: &str =
+    "SELECT * FROM activity ORDER BY org_id, contact_id";
 const ACTIVITY_ID_TAKEN: &str =
     "SELECT 1 FROM activity WHERE org_id = ?1 AND kind = ?2 AND id = ?3";
 const MOVE_ACTIVITIES: &str = "UPDATE activity SET contact_id = ?2 \
@@ -32,7 +38,7 @@ fn kind_code(kind: ActivityKind) -> i64 {
 
 /// A record from the table's columns: org_id, kind, id, contact_id, direction,
 /// agent_number, contact_number, started_at, amount, status, summary, metadata.
-fn activity_from_row(row: &Row<'_>) -> rusqlite::Result<ActivityRow> {
+pub(super) fn activity_from_row(row: &Row<'_>) -> rusqlite::Result<ActivityRow> {
     let code: i64 = row.get(1)?;
     let kind = ActivityKind::ALL
         .into_iter()

@@ -26,6 +26,12 @@ const IDENTIFIERS_BETWEEN: &str = "SELECT i.* \
 const IDENTIFIERS_OF_ID_RANGE: &str = "SELECT contact_id, identifier_type, identifier_value \
      FROM identifier WHERE org_id = ?1 AND contact_id > ?2 AND contact_id <= ?3 \
      ORDER BY contact_id";
+/// Export's walk of the identifiers (of an org, of every org), in contact order through
+/// the contact index.
+pub(super) const IDENTIFIERS_BY_CONTACT_IN_ORG: &str =
+    "SELECT * FROM identifier WHERE org_id = ?1 ORDER BY org_id, contact_id";
+pub(super) const IDENTIFIERS_BY_CONTACT_IN_ALL_ORGS: &str =
+    "SELECT * FROM identifier ORDER BY org_id, contact_id";
 const HAS_PRIMARY: &str = "SELECT 1 FROM identifier \
      WHERE org_id = ?1 AND contact_id = ?2 AND identifier_type = ?3 AND is_primary = 1";
 const COUNT_IDENTIFIERS: &str =
@@ -68,7 +74,7 @@ fn identifier_from_row(row: &Row<'_>, first: usize) -> rusqlite::Result<Identifi
     })
 }
 
-fn identifier(row: &Row<'_>) -> rusqlite::Result<Identifier> {
+pub(super) fn identifier(row: &Row<'_>) -> rusqlite::Result<Identifier> {
     identifier_from_row(row, 0)
 }
 

@@ -35,6 +35,20 @@ const ENTITIES_OF_CONTACT: &str = "SELECT e.* \
      FROM memory m JOIN memory_entity e ON e.org_id = m.org_id AND e.memory_id = m.id \
      WHERE m.org_id = ?1 AND m.contact_id = ?2 \
      ORDER BY e.memory_id, e.last_discussed_at DESC NULLS LAST, e.entity_type, e.entity_id";
+/// Export's walk of the memories (of an org, of every org), in contact order through
+/// the (contact, scope) index.
+pub(super) const MEMORIES_BY_CONTACT_IN_ORG: &str =
+    "SELECT * FROM memory WHERE org_id = ?1 ORDER BY org_id, contact_id";
+pub(super) const MEMORIES_BY_CONTACT_IN_ALL_ORGS: &str =
+    "SELECT * FROM memory ORDER BY org_id, contact_id";
+/// Export's walk of the entities, in the same contact order: each memory's entities
+/// (by primary key), with the memory's contact last.
+pub(super) const ENTITIES_BY_CONTACT_IN_ORG: &str = "SELECT e.*, m.contact_id \
+     FROM memory m CROSS JOIN memory_entity e ON e.org_id = m.org_id AND e.memory_id = m.id \
+     WHERE m.org_id = ?1 ORDER BY m.org_id, m.contact_id";
+pub(super) const ENTITIES_BY_CONTACT_IN_ALL_ORGS: &str = "SELECT e.*, m.contact_id \
+     FROM memory m CROSS JOIN memory_entity e ON e.org_id = m.org_id AND e.memory_id = m.id \
+     ORDER BY m.org_id, m.contact_id";
 const MEMORY_BY_ID: &str = "SELECT * FROM memory WHERE org_id = ?1 AND id = ?2";
 const ENTITIES_OF_MEMORY: &str = "SELECT * FROM memory_entity \
      WHERE org_id = ?1 AND memory_id = ?2 \
@@ -81,7 +95,7 @@ fn memory_from_row(row: &Row<'_>) -> rusqlite::Result<Memory> {
 }
 
 /// The same columns as [`memory_from_row`], JSON as stored.
-fn memory_document_from_row(row: &Row<'_>) -> rusqlite::Result<MemoryDocument> {
+pub(super) fn memory_document_from_row(row: &Row<'_>) -> rusqlite::Result<MemoryDocument> {
     Ok(MemoryDocument {
         id: row.get(1)?,
         contact_id: row.get(2)?,
@@ -112,7 +126,7 @@ fn entity_from_row(row: &Row<'_>) -> rusqlite::Result<Entity> {
     })
 }
 
-fn entity_document_from_row(row: &Row<'_>) -> rusqlite::Result<EntityDocument> {
+pub(super) fn entity_document_from_row(row: &Row<'_>) -> rusqlite::Result<EntityDocument> {
     Ok(EntityDocument {
         entity_type: row.get(2)?,
         entity_id: row.get(3)?,

@@ -3,6 +3,7 @@
 
 mod activity;
 mod backup;
+mod busy;
 mod changes;
 mod check;
 mod contacts;
@@ -28,12 +29,14 @@ use crate::error::{ErrorCode, Result};
 use crate::model::{IdentifierType, StoredJson};
 use crate::settings::Settings;
 use crate::timestamp::Timestamp;
+use busy::retry_while_busy;
 
 /// An open SQLite database: the connection, the settings it was opened with, and the
 /// checkpointing of its WAL. One per thread (a connection is not `Sync`).
 pub(crate) struct Db {
     conn: Connection,
     settings: Settings,
+    busy: busy::BusyWait,
     wal: wal::WalCheckpoints,
     compaction: changes::CompactionClock,
 }
@@ -42,10 +45,11 @@ impl Db {
     /// Opens (creating if needed) the database at `path`, or a private one in memory
     /// for `None`, and brings its schema up to date.
     pub(crate) fn open(path: Option<&Path>, settings: Settings) -> Result<Db> {
-        let (conn, wal) = open::open(path, &settings)?;
+        let open::Opened { conn, busy, wal } = open::open(path, &settings)?;
         Ok(Db {
             conn,
             settings,
+            busy,
             wal,
             compaction: changes::CompactionClock::default(),
         })
@@ -55,10 +59,11 @@ impl Db {
     /// switched (the journal mode stays as it is), and SQLite refuses every write. A
     /// newer or foreign file is refused.
     pub(crate) fn open_read_only(path: &Path, settings: Settings) -> Result<Db> {
-        let (conn, wal) = open::open_read_only(path, &settings)?;
+        let open::Opened { conn, busy, wal } = open::open_read_only(path, &settings)?;
         Ok(Db {
             conn,
             settings,
+            busy,
             wal,
             compaction: changes::CompactionClock::default(),
         })
@@ -122,7 +127,7 @@ impl Db {
     /// the change log.
     fn after_commit(&self) {
         self.wal
-            .after_commit(&self.conn, self.settings.busy_timeout);
+            .after_commit(&self.conn, &self.busy, self.settings.busy_timeout);
         if self.compaction.due() {
             // Best effort: the write itself has committed; the next one tries again.
             let _ = self.compact_changes();
@@ -256,24 +261,6 @@ impl Drop for Open<'_> {
         // SQLite may have rolled back already (after SQLITE_FULL, for example).
         if !self.committed.get() && !self.conn.is_autocommit() {
             let _ = self.conn.execute_batch("ROLLBACK");
-        }
-    }
-}
-
-/// Runs `op` again while it fails with `SQLITE_BUSY`, until `deadline`. Only for steps
-/// SQLite allows to repeat: a `BEGIN` that could not take its lock (nothing has
-/// happened yet) and a `COMMIT` that could not finish (the transaction stays open).
-/// SQLite's busy handler has usually waited already; this covers the cases where it
-/// gives up early. Any other error is returned at once.
-fn retry_while_busy<T>(deadline: Instant, mut op: impl FnMut() -> Result<T>) -> Result<T> {
-    let mut pause = Duration::from_millis(1);
-    loop {
-        match op() {
-            Err(e) if e.is_busy() && Instant::now() < deadline => {
-                std::thread::sleep(pause.min(deadline.saturating_duration_since(Instant::now())));
-                pause = (pause * 2).min(Duration::from_millis(50));
-            }
-            other => return other,
         }
     }
 }

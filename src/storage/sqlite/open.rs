@@ -6,17 +6,21 @@ use std::time::{Duration, Instant};
 use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OpenFlags};
 
+use super::busy::{retry_while_busy, BusyWait};
 use super::schema;
 use super::wal::WalCheckpoints;
 use crate::error::{Error, Result};
 use crate::settings::{Durability, Settings};
 
-/// Opens (creating if needed) the database at `path`, or an in-memory one for `None`,
-/// with the checkpointing of its WAL.
-pub(super) fn open(
-    path: Option<&Path>,
-    settings: &Settings,
-) -> Result<(Connection, WalCheckpoints)> {
+/// An open connection with its busy handler and the checkpointing of its WAL.
+pub(super) struct Opened {
+    pub conn: Connection,
+    pub busy: BusyWait,
+    pub wal: WalCheckpoints,
+}
+
+/// Opens (creating if needed) the database at `path`, or an in-memory one for `None`.
+pub(super) fn open(path: Option<&Path>, settings: &Settings) -> Result<Opened> {
     let mut conn = match path {
         Some(path) => {
             create_owner_only(path)?;
@@ -24,7 +28,7 @@ pub(super) fn open(
         }
         None => Connection::open_in_memory()?,
     };
-    conn.busy_timeout(settings.busy_timeout)?;
+    let busy = BusyWait::install(&mut conn, settings.busy_timeout)?;
     // Statements of the hot paths are prepared once per connection.
     conn.set_prepared_statement_cache_capacity(64);
 
@@ -56,6 +60,7 @@ pub(super) fn open(
     // in the file instead of lingering in free space, where a copy of the file would
     // still carry it.
     conn.pragma_update(None, "secure_delete", true)?;
+    map_for_reads(&conn, settings)?;
 
     let wal = WalCheckpoints::install(&mut conn)?;
 
@@ -66,26 +71,31 @@ pub(super) fn open(
         let pages = (bytes / page_size).clamp(1, u64::from(u32::MAX - 1));
         conn.pragma_update(None, "max_page_count", i64::try_from(pages).unwrap_or(1))?;
     }
-    Ok((conn, wal))
+    Ok(Opened { conn, busy, wal })
 }
 
 /// Opens an existing file for reading only, for `check`: no file is created, no pragma
 /// that writes is set (the journal mode is left as it is), and `query_only` makes
 /// SQLite refuse any write. A newer or foreign file is refused.
-pub(super) fn open_read_only(
-    path: &Path,
-    settings: &Settings,
-) -> Result<(Connection, WalCheckpoints)> {
+pub(super) fn open_read_only(path: &Path, settings: &Settings) -> Result<Opened> {
     let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
         | OpenFlags::SQLITE_OPEN_NO_MUTEX
         | OpenFlags::SQLITE_OPEN_EXRESCODE;
     let mut conn = Connection::open_with_flags(path, flags)?;
-    conn.busy_timeout(settings.busy_timeout)?;
+    let busy = BusyWait::install(&mut conn, settings.busy_timeout)?;
     conn.pragma_update(None, "query_only", true)?;
     conn.pragma_update(None, "trusted_schema", false)?;
+    map_for_reads(&conn, settings)?;
     schema::check_compatible(&conn)?;
     let wal = WalCheckpoints::install(&mut conn)?;
-    Ok((conn, wal))
+    Ok(Opened { conn, busy, wal })
+}
+
+/// Reads through a memory mapping of up to [`Settings::mmap_size`] bytes of the file.
+fn map_for_reads(conn: &Connection, settings: &Settings) -> Result<()> {
+    let bytes = i64::try_from(settings.mmap_size).unwrap_or(i64::MAX);
+    conn.pragma_update(None, "mmap_size", bytes)?;
+    Ok(())
 }
 
 fn open_flags() -> OpenFlags {
@@ -117,19 +127,9 @@ fn create_owner_only(path: &Path) -> Result<()> {
 /// not call the busy handler for it, so several processes opening a new file at once
 /// must retry here themselves.
 fn enable_wal(conn: &Connection, timeout: Duration) -> Result<()> {
-    let deadline = Instant::now() + timeout;
-    let mut pause = Duration::from_millis(1);
-    loop {
-        match conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get::<_, String>(0)) {
-            Ok(_) => return Ok(()),
-            Err(e) => {
-                let err = Error::from(e);
-                if !err.is_busy() || Instant::now() >= deadline {
-                    return Err(err);
-                }
-            }
-        }
-        std::thread::sleep(pause);
-        pause = (pause * 2).min(Duration::from_millis(20));
-    }
+    retry_while_busy(Instant::now() + timeout, || {
+        conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get::<_, String>(0))
+            .map_err(Error::from)
+    })?;
+    Ok(())
 }

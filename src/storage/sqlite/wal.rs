@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::busy::BusyWait;
 use rusqlite::Connection;
 
 use crate::error::Result;
@@ -64,7 +65,7 @@ impl WalCheckpoints {
     }
 
     /// After a commit: resets the WAL if passive checkpoints have not managed to.
-    pub(crate) fn after_commit(&self, conn: &Connection, busy_timeout: Duration) {
+    pub(crate) fn after_commit(&self, conn: &Connection, busy: &BusyWait, busy_timeout: Duration) {
         let frames = self.frames.load(Ordering::Relaxed);
         if frames < Self::RESTART_FRAMES {
             self.next_restart.set(Self::RESTART_FRAMES);
@@ -75,16 +76,15 @@ impl WalCheckpoints {
         }
         self.next_restart.set(frames + Self::RESTART_FRAMES / 2);
         // Best effort: the write itself has committed.
-        if conn.busy_timeout(Self::RESTART_WAIT).is_ok() {
-            for _ in 0..Self::RESTART_ATTEMPTS {
-                // (blocked, frames, frames checkpointed); blocked is 0 once reset.
-                let blocked =
-                    conn.query_row("PRAGMA wal_checkpoint(RESTART)", [], |r| r.get::<_, i64>(0));
-                if matches!(blocked, Ok(0)) {
-                    break;
-                }
+        busy.set(Self::RESTART_WAIT);
+        for _ in 0..Self::RESTART_ATTEMPTS {
+            // (blocked, frames, frames checkpointed); blocked is 0 once reset.
+            let blocked =
+                conn.query_row("PRAGMA wal_checkpoint(RESTART)", [], |r| r.get::<_, i64>(0));
+            if matches!(blocked, Ok(0)) {
+                break;
             }
         }
-        let _ = conn.busy_timeout(busy_timeout);
+        busy.set(busy_timeout);
     }
 }

@@ -30,7 +30,7 @@ use contactstore::Timestamp;
 use serde_json::Value;
 
 /// The bench binaries the report runs.
-const BENCHES: [&str; 5] = ["resolve", "merge", "transfer", "list", "suggest"];
+const BENCHES: [&str; 6] = ["resolve", "merge", "transfer", "list", "suggest", "server"];
 /// Everything of an existing BENCHMARKS.md from this line on is kept as it is: figures
 /// measured by hand (peak memory of a command, say) that a run does not produce.
 const BY_HAND: &str = "<!-- measured by hand: kept by bench-report -->";
@@ -171,6 +171,9 @@ fn run(options: Options) -> Result<(), Failure> {
     }
     std::fs::write(&options.out, &document)?;
     eprintln!("wrote {}", options.out.display());
+    let chart = options.out.with_file_name(report::CHART);
+    std::fs::write(&chart, &report.chart)?;
+    eprintln!("wrote {}", chart.display());
     if options.readme {
         report::quote_in_readme(&cx.manifest.join("README.md"), &report.summary)?;
     }

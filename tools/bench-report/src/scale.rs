@@ -100,14 +100,16 @@ fn cli_import(cx: &Context, cli: &Path, n: u64) -> Result<(Measured, u64), Failu
     Ok((import, bytes))
 }
 
-/// The CLI exporting the fixture's org of N contacts (documents discarded).
+/// The CLI exporting the fixture's plain org of N contacts (documents discarded).
 fn cli_export(cli: &Path, fixture: &Path, n: u64) -> Result<Measured, Failure> {
     eprintln!("CLI export of {n} contacts...");
     let export = run_measured(
-        Command::new(cli)
-            .arg("--db")
-            .arg(fixture)
-            .args(["--org", support::ORG, "export", "-"]),
+        Command::new(cli).arg("--db").arg(fixture).args([
+            "--org",
+            support::PLAIN_ORG,
+            "export",
+            "-",
+        ]),
         false,
     )?;
     let summary = export
