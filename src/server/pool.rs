@@ -47,6 +47,8 @@ pub(crate) struct Stores {
     permits: Arc<Semaphore>,
     /// Connections for [`Stores::read_here`].
     readers: Mutex<Vec<ContactStore>>,
+    /// Whether the database is a PostgreSQL server rather than a file.
+    remote: bool,
 }
 
 impl Stores {
@@ -58,12 +60,16 @@ impl Stores {
         first: ContactStore,
         workers: usize,
     ) -> Self {
+        let remote = path
+            .to_str()
+            .is_some_and(|p| p.starts_with("postgres://") || p.starts_with("postgresql://"));
         Stores {
             path,
             settings,
             idle: Mutex::new(vec![first]),
             permits: Arc::new(Semaphore::new(workers.max(1))),
             readers: Mutex::new(Vec::new()),
+            remote,
         }
     }
 
@@ -71,6 +77,21 @@ impl Stores {
     /// of its own. Only for calls that never wait for a writer and take microseconds:
     /// the network thread runs nothing else meanwhile.
     pub(crate) fn read_here<T>(
+        &self,
+        org_id: &str,
+        op: impl FnOnce(&Org<'_>) -> Result<T>,
+    ) -> Result<T, CallError> {
+        if self.remote {
+            // A PostgreSQL read is a network round trip, and its synchronous client
+            // runs a runtime of its own: the network thread hands its other tasks to
+            // the rest of the runtime while it waits (the server's runtime is
+            // multi-threaded).
+            return tokio::task::block_in_place(|| self.read_on_this_thread(org_id, op));
+        }
+        self.read_on_this_thread(org_id, op)
+    }
+
+    fn read_on_this_thread<T>(
         &self,
         org_id: &str,
         op: impl FnOnce(&Org<'_>) -> Result<T>,
