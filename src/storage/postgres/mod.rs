@@ -18,7 +18,11 @@
 //! serializable transactions keeps the rules as they are. Merges also lock their two
 //! contacts in id order (`SELECT … FOR UPDATE`), so that merges of one pair queue
 //! instead of failing each other. Lock waits are bounded by `lock_timeout`, set to the
-//! busy timeout.
+//! busy timeout. So that no transaction starves under contention (SSI's predicate
+//! locks are per index page: on a small or hot table, concurrent writers conflict
+//! often), every write transaction holds a writers' advisory lock shared, and one
+//! that has failed three times takes it exclusively before it begins: it runs with no
+//! other writer, and cannot fail for a conflict again.
 //!
 //! Reads run in `REPEATABLE READ READ ONLY` transactions (one snapshot, never a
 //! serialization failure); a one-statement read runs alone.
@@ -92,7 +96,7 @@ impl Db {
     /// whole, until [`Settings::busy_timeout`] after the call; then the last error is
     /// returned. Never a partial write: each attempt commits all of `f` or nothing.
     pub(crate) fn write<T>(&self, mut f: impl FnMut(&dyn Tx) -> Result<T>) -> Result<T> {
-        let value = self.retrying(|| self.attempt(WRITE, &mut f, true))?;
+        let value = self.retrying(|failures| self.write_attempt(failures, &mut f, true))?;
         self.after_commit();
         Ok(value)
     }
@@ -111,24 +115,27 @@ impl Db {
     /// Runs `f` in a `SERIALIZABLE` transaction that is always rolled back (a preview),
     /// retried as [`Db::write`] is.
     pub(crate) fn rolled_back<T>(&self, mut f: impl FnMut(&dyn Tx) -> Result<T>) -> Result<T> {
-        self.retrying(|| self.attempt(WRITE, &mut f, false))
+        self.retrying(|failures| self.write_attempt(failures, &mut f, false))
     }
 
-    /// Runs `attempt` again while it fails with an error that a new attempt may not
-    /// meet, until the busy deadline; with a growing, jittered pause in between.
-    fn retrying<T>(&self, mut attempt: impl FnMut() -> Result<T>) -> Result<T> {
+    /// Runs `attempt` (given how many attempts failed before it) again while it fails
+    /// with an error that a new attempt may not meet, until the busy deadline; with a
+    /// growing, jittered pause in between.
+    fn retrying<T>(&self, mut attempt: impl FnMut(u32) -> Result<T>) -> Result<T> {
         let deadline = Instant::now() + self.settings.busy_timeout;
         let mut pause = Duration::from_millis(1);
         let mut round: u32 = 0;
         loop {
-            match attempt() {
+            match attempt(round) {
                 Err(e) if e.is_retryable() && Instant::now() < deadline => {
                     round = round.wrapping_add(1);
                     // Jitter from the clock: two hosts that collided once should not
                     // collide again in lockstep.
-                    let nanos = Instant::now().elapsed().subsec_nanos()
-                        ^ std::process::id()
-                        ^ round.wrapping_mul(2_654_435_761);
+                    let clock = std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map(|d| d.subsec_nanos())
+                        .unwrap_or(0);
+                    let nanos = clock ^ std::process::id() ^ round.wrapping_mul(2_654_435_761);
                     let jittered = pause.mul_f64(0.5 + f64::from(nanos % 1000) / 1000.0);
                     std::thread::sleep(
                         jittered.min(deadline.saturating_duration_since(Instant::now())),
@@ -138,6 +145,29 @@ impl Db {
                 other => return other,
             }
         }
+    }
+
+    /// One write transaction. The first attempts run beside other writers
+    /// ([`WRITE`]: serializable, holding the writers' lock shared); one that failed
+    /// [`ALONE_AFTER`] times for conflicts takes the writers' lock exclusively first, so
+    /// that it runs with no other writer and cannot fail for a conflict again: under
+    /// contention no transaction starves until the busy deadline.
+    fn write_attempt<T>(
+        &self,
+        failures: u32,
+        f: &mut dyn FnMut(&dyn Tx) -> Result<T>,
+        commit: bool,
+    ) -> Result<T> {
+        if failures < ALONE_AFTER {
+            return self.attempt(WRITE, f, commit);
+        }
+        // Session-level, taken before BEGIN: the transaction's snapshot is taken once
+        // the other writers are gone. Writers starting meanwhile wait at their shared
+        // lock, having read nothing yet.
+        self.reconnect_if_closed()?;
+        self.batch(ALONE)?;
+        let _alone = Alone { db: self };
+        self.attempt(WRITE_ALONE, f, commit)
     }
 
     /// One transaction: begin, `f`, commit (or roll back when `commit` is false or `f`
@@ -215,9 +245,9 @@ impl Db {
         if !due {
             return Ok(0);
         }
-        self.retrying(|| {
-            self.attempt(
-                WRITE,
+        self.retrying(|failures| {
+            self.write_attempt(
+                failures,
                 &mut |tx| tx.compact_changes(before, retention.max_events, COMPACTION_BATCH),
                 true,
             )
@@ -255,8 +285,34 @@ fn connect(url: &str, settings: &Settings) -> Result<Client> {
     Ok(client)
 }
 
-/// Begins a write transaction.
-const WRITE: &str = "BEGIN ISOLATION LEVEL SERIALIZABLE";
+// The writers' advisory lock, key 7306232590272: held shared by every write
+// transaction (to its end), exclusively by one that failed [`ALONE_AFTER`] times.
+
+/// Begins a write transaction beside other writers.
+const WRITE: &str = "BEGIN ISOLATION LEVEL SERIALIZABLE; \
+     SELECT pg_advisory_xact_lock_shared(7306232590272)";
+/// Takes the writers' lock exclusively (before [`WRITE_ALONE`]).
+const ALONE: &str = "SELECT pg_advisory_lock(7306232590272)";
+/// Begins a write transaction holding the writers' lock exclusively.
+const WRITE_ALONE: &str = "BEGIN ISOLATION LEVEL SERIALIZABLE";
+/// Failed attempts after which a write runs alone.
+const ALONE_AFTER: u32 = 3;
+
+/// The writers' lock held exclusively, released when dropped (after the transaction
+/// ended: declared before it).
+struct Alone<'d> {
+    db: &'d Db,
+}
+
+impl Drop for Alone<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut client) = self.db.client.try_borrow_mut() {
+            if let Some(client) = client.as_mut() {
+                let _ = client.batch_execute("SELECT pg_advisory_unlock(7306232590272)");
+            }
+        }
+    }
+}
 /// Begins a read transaction.
 const READ: &str = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
 
