@@ -19,7 +19,7 @@ use contactstore::{ContactStore, Error, ExportSummary, IdentifierQuery, POSTGRES
 fn server() -> Option<String> {
     let url = common::postgres_url();
     if url.is_none() {
-        println!("PostgreSQL migration tests skipped: CONTACTSTORE_TEST_POSTGRES is not set");
+        println!("PostgreSQL migration tests skipped: not the PostgreSQL run (tests/postgres/run)");
     }
     url
 }

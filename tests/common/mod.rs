@@ -9,11 +9,16 @@ use rusqlite::Connection;
 
 use contactstore::{ContactStore, Settings};
 
-/// The PostgreSQL server the parametrised tests run on, when
-/// `CONTACTSTORE_TEST_POSTGRES` names one (`postgres://user@host:port/db`): the same
-/// tests then open their stores there (`tests/postgres/run` does this), each in a
-/// schema of its own. Unset: every test runs on SQLite.
+/// The PostgreSQL server the parametrised tests run on, in the PostgreSQL run:
+/// `tests/postgres/run` sets `CONTACTSTORE_TEST_ENGINE=postgres` and passes on
+/// `CONTACTSTORE_TEST_POSTGRES` (`postgres://user@host:port/db`); the same tests then
+/// open their stores there, each in a schema of its own. Otherwise every test runs on
+/// SQLite — `cargo test` is the SQLite run even with the server's URL in the
+/// environment.
 pub fn postgres_url() -> Option<String> {
+    if std::env::var("CONTACTSTORE_TEST_ENGINE").as_deref() != Ok("postgres") {
+        return None;
+    }
     std::env::var("CONTACTSTORE_TEST_POSTGRES")
         .ok()
         .filter(|url| !url.trim().is_empty())
