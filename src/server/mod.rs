@@ -118,8 +118,9 @@ pub struct ServeConfig {
     pub listen: SocketAddr,
     /// The keys accepted in the `authorization` header. At least one is required.
     pub api_keys: Vec<ApiKey>,
-    /// How many store calls run at once, each on its own connection. Default: twice
-    /// the available cores, at least 4.
+    /// How many store calls run at once on the blocking pool, each on its own
+    /// connection (quick reads run on the network threads, with one connection each).
+    /// Default: twice the available cores, at least 4.
     pub workers: usize,
     /// After SIGINT/SIGTERM, how long requests in flight may take to finish before the
     /// server stops anyway. Default 30 s.

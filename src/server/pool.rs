@@ -5,15 +5,19 @@
 //! for the write lock), so store calls run on tokio's blocking pool. A semaphore bounds
 //! how many run at once (the number of workers); each running call takes an idle store
 //! from the pool, or opens a new connection to the same file, and gives it back
-//! afterwards. So there are never more connections than workers, and each is used by
-//! one thread at a time.
+//! afterwards. So the blocking pool never has more connections than workers, and each
+//! is used by one thread at a time.
 //!
-//! A read that takes microseconds and never waits for a writer (WAL readers do not) —
-//! a known caller's resolve, a find, a get — costs less than the hop to the blocking
-//! pool and back (two thread wake-ups), which was most of such a request's time. Those
-//! run where the request is, on the network thread ([`Stores::read_here`]), with a
-//! connection of a second pool: at most one per network thread, since such a call does
-//! not yield.
+//! A read that is short and never waits for a writer (WAL readers do not) — a known
+//! caller's resolve, a find, a get — costs less than the hop to the blocking pool and
+//! back (two thread wake-ups), which was most of such a request's time. Those run where
+//! the request is, on the network thread ([`Stores::read_here`]), with a connection of
+//! a second pool: at most one per network thread, since such a call does not yield. So
+//! the server holds up to `workers` plus one connection per network thread. What such a
+//! read may still wait for: pages not yet in the operating system's cache (read through
+//! the memory map), and, rarely, the busy handler while another process recovers the WAL
+//! after a crash or a reader connection is opened; meanwhile that network thread serves
+//! no other connection.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;

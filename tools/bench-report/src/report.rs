@@ -423,10 +423,11 @@ fn chart(lines: &[Line]) -> String {
     }
     for (i, (line, ratio, target)) in rows.iter().enumerate() {
         let y = top + row_h * i as f64;
-        let colour = match line.met {
-            Some(true) => "#2e7d32",
-            Some(false) => "#c62828",
-            None => "#9e9e9e",
+        // A row held to an absolute target (a rate) has no ratio to miss: grey.
+        let colour = match (target, line.met) {
+            (Some(_), Some(true)) => "#2e7d32",
+            (Some(_), Some(false)) => "#c62828",
+            _ => "#9e9e9e",
         };
         let label: String = line.what.chars().take(90).collect();
         let label = label
