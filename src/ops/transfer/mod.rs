@@ -177,7 +177,6 @@ mod tests {
 
     use super::*;
     use crate::settings::Settings;
-    use crate::ImportOptions;
 
     const ORGS: [&str; 2] = ["org-a", "org-b"];
     /// Few distinct times, so that sort keys tie and the tie-breakers decide.

@@ -533,8 +533,8 @@ fn kind_of_code(code: i16) -> Result<IdentifierType> {
 }
 
 /// A value the database should never hold (a CHECK constraint refuses it).
-fn unexpected() -> crate::Error {
-    crate::Error::Storage(crate::error::StorageError::unexpected_postgres())
+fn unexpected() -> crate::error::Error {
+    crate::error::Error::Storage(crate::error::StorageError::unexpected_postgres())
 }
 
 /// A `json` column, as its text.
