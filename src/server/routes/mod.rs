@@ -257,7 +257,12 @@ impl<T: RequestBody, S: Send + Sync> FromRequest<S> for Body<T> {
                     ApiError::BadBody("Invalid request body: it could not be read")
                 }
             })?;
-        if bytes.iter().all(u8::is_ascii_whitespace) {
+        // JSON's own whitespace (RFC 8259), not Rust's ASCII whitespace, which also
+        // counts the form feed: a body of one form feed is not JSON, nor empty.
+        if bytes
+            .iter()
+            .all(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
+        {
             return T::deserialize(Value::Object(Default::default()))
                 .map(Body)
                 .map_err(|_| ApiError::BadBody(T::EXPECTED));
