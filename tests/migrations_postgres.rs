@@ -276,3 +276,25 @@ fn hosts_opening_a_new_database_at_once_create_it_once() {
         .get(0);
     assert_eq!(contacts, 8);
 }
+
+#[test]
+fn backup_is_refused_on_postgresql_naming_pg_dump_and_writes_no_file() {
+    let Some(base) = server() else { return };
+    let url = common::fresh_postgres_url(&base);
+    let store = ContactStore::open(&url).unwrap();
+    store
+        .org("acme")
+        .unwrap()
+        .resolve(&contactstore::ResolveRequest::phone("+14155550192"))
+        .unwrap();
+    let before = export(&store);
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("copy.db");
+    for result in [store.backup_to(&dest), store.backup_replacing(&dest)] {
+        let err = result.unwrap_err();
+        assert_eq!(err.code(), contactstore::ErrorCode::BadRequest);
+        assert!(err.to_string().contains("pg_dump"), "{err}");
+    }
+    assert!(!dest.exists(), "a refused backup wrote a file");
+    assert_eq!(export(&store), before);
+}

@@ -9,6 +9,8 @@
 //! implementation of the same traits; [`Db`] dispatches to the engine a store was
 //! opened on, and the rules do not know which it is.
 
+pub(crate) mod entities;
+pub(crate) mod invariants;
 #[cfg(feature = "postgres")]
 pub(crate) mod postgres;
 pub(crate) mod sqlite;

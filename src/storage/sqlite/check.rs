@@ -11,8 +11,8 @@ use rusqlite::Connection;
 use super::schema::{read_header, APPLICATION_ID, SCHEMA_VERSION};
 use super::{Db, Open, SqliteTx};
 use crate::error::{Error, Result};
-use crate::limits::MAX_CHECK_DETAILS;
 use crate::model::CheckOutcome;
+use crate::storage::invariants::{Found, INVARIANTS};
 use crate::storage::{FileCheck, FindingRows};
 
 const IDENTIFIERS_WITHOUT_CONTACT: &str = "SELECT i.org_id, i.id FROM identifier i \
@@ -39,92 +39,20 @@ const UNDONE_MERGES_WITH_SNAPSHOT: &str = "SELECT org_id, duplicate_id FROM merg
 const SEVERAL_PRIMARIES: &str = "SELECT org_id, contact_id FROM identifier \
      WHERE is_primary = 1 GROUP BY org_id, contact_id, identifier_type HAVING count(*) > 1";
 
-/// The store's invariants: name, what it means, and the statement listing the
-/// records (org, id) that break it.
-const INVARIANTS: &[(&str, &str, &str)] = &[
-    (
-        "identifiers_have_contacts",
-        "every identifier's contact exists",
-        IDENTIFIERS_WITHOUT_CONTACT,
-    ),
-    (
-        "memories_have_contacts",
-        "every memory's contact exists",
-        MEMORIES_WITHOUT_CONTACT,
-    ),
-    (
-        "entities_have_memories",
-        "every entity's memory exists",
-        ENTITIES_WITHOUT_MEMORY,
-    ),
-    (
-        "activities_have_contacts",
-        "every call's and SMS conversation's contact exists",
-        ACTIVITIES_WITHOUT_CONTACT,
-    ),
-    (
-        "merged_ids_have_no_contact",
-        "no contact of a merged-away id remains",
-        MERGED_IDS_WITH_A_CONTACT,
-    ),
-    (
-        "redirects_reach_a_contact",
-        "every redirect reaches a live contact in one step",
-        REDIRECTS_WITHOUT_SURVIVOR,
-    ),
-    (
-        "merges_have_redirects",
-        "every journaled merge not undone has its redirect",
-        MERGES_WITHOUT_REDIRECT,
-    ),
-    (
-        "undone_merges_keep_no_snapshot",
-        "an undone merge keeps no snapshot of the restored contact",
-        UNDONE_MERGES_WITH_SNAPSHOT,
-    ),
-    (
-        "redirects_have_merges",
-        "every redirect has its journaled merge, not undone",
-        REDIRECTS_WITHOUT_MERGE,
-    ),
-    (
-        "one_primary_per_type",
-        "at most one primary identifier per type per contact",
-        SEVERAL_PRIMARIES,
-    ),
+/// The statement listing the records that break each of
+/// [`INVARIANTS`](crate::storage::invariants::INVARIANTS), in its order.
+const BREAKING: [&str; 10] = [
+    IDENTIFIERS_WITHOUT_CONTACT,
+    MEMORIES_WITHOUT_CONTACT,
+    ENTITIES_WITHOUT_MEMORY,
+    ACTIVITIES_WITHOUT_CONTACT,
+    MERGED_IDS_WITH_A_CONTACT,
+    REDIRECTS_WITHOUT_SURVIVOR,
+    MERGES_WITHOUT_REDIRECT,
+    UNDONE_MERGES_WITH_SNAPSHOT,
+    REDIRECTS_WITHOUT_MERGE,
+    SEVERAL_PRIMARIES,
 ];
-
-/// The problems a check found so far: counted, the first few kept.
-struct Found {
-    count: u64,
-    details: Vec<String>,
-}
-
-impl Found {
-    fn new() -> Self {
-        Found {
-            count: 0,
-            details: Vec::new(),
-        }
-    }
-
-    fn push(&mut self, detail: String) {
-        self.count += 1;
-        if self.details.len() < MAX_CHECK_DETAILS {
-            self.details.push(detail);
-        }
-    }
-
-    fn outcome(self, check: &str, description: &str) -> CheckOutcome {
-        CheckOutcome {
-            check: check.to_owned(),
-            description: description.to_owned(),
-            ok: self.count == 0,
-            problems: self.count,
-            details: self.details,
-        }
-    }
-}
 
 impl Db {
     /// Runs every check in one read transaction. A file too damaged for a check to
@@ -142,7 +70,7 @@ impl Db {
         })?);
         let mut findings = Vec::new();
         if header.user_version == SCHEMA_VERSION {
-            for (name, description, sql) in INVARIANTS {
+            for ((name, description), sql) in INVARIANTS.iter().zip(BREAKING) {
                 outcomes.push(guarded(name, description, || breaking(&self.conn, sql))?);
             }
             match SqliteTx::new(&self.conn, false).findings() {

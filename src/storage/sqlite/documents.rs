@@ -29,6 +29,7 @@ use crate::model::{
     ActivityKind, ActivityRow, Contact, ContactDocument, EntityDocument, Identifier, JsonObject,
     MemoryDocument,
 };
+use crate::storage::entities::ByMemoryId;
 use crate::storage::{ActivityRows, Deleted, DocumentRows, IdentifierRows, OrgScope};
 
 const CONTACTS_OF_ORG: &str = "SELECT * FROM contact WHERE org_id = ?1 ORDER BY org_id, id";
@@ -126,10 +127,9 @@ fn newest_first(a: &ActivityRow, b: &ActivityRow) -> Ordering {
 /// Gives each memory its entities (taken from `entities`), most recently discussed
 /// first (never discussed last), then by type and id, as one memory's read orders them.
 fn attach_entities(memories: &mut [MemoryDocument], entities: &mut Vec<(String, EntityDocument)>) {
+    let by_id = ByMemoryId::of(memories);
     for (memory_id, entity) in entities.drain(..) {
-        if let Some(m) = memories.iter_mut().find(|m| m.id == memory_id) {
-            m.entities.push(entity);
-        }
+        by_id.attach(memories, &memory_id, entity);
     }
     for m in memories {
         m.entities.sort_by(|a, b| {

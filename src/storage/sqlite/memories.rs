@@ -1,13 +1,12 @@
 //! The `memory` and `memory_entity` tables. Rows are read with `*` and mapped in the
 //! tables' column order, typed ([`Memory`], [`Entity`]) or as stored for documents.
 
-use std::collections::HashMap;
-
 use rusqlite::Row;
 
 use super::{json_column, stored_json, SqliteTx};
 use crate::error::Result;
 use crate::model::{to_json, Entity, EntityDocument, HistoryEntry, Memory, MemoryDocument, Scope};
+use crate::storage::entities::{ByMemoryId, HasEntities};
 use crate::storage::{MemoryRow, MemoryRows};
 use crate::timestamp::Timestamp;
 
@@ -137,33 +136,6 @@ pub(super) fn entity_document_from_row(row: &Row<'_>) -> rusqlite::Result<Entity
     })
 }
 
-/// A memory or memory document that entities are attached to.
-trait HasEntities {
-    type Entity;
-    fn id(&self) -> &str;
-    fn entities(&mut self) -> &mut Vec<Self::Entity>;
-}
-
-impl HasEntities for Memory {
-    type Entity = Entity;
-    fn id(&self) -> &str {
-        &self.id
-    }
-    fn entities(&mut self) -> &mut Vec<Entity> {
-        &mut self.entities
-    }
-}
-
-impl HasEntities for MemoryDocument {
-    type Entity = EntityDocument;
-    fn id(&self) -> &str {
-        &self.id
-    }
-    fn entities(&mut self) -> &mut Vec<EntityDocument> {
-        &mut self.entities
-    }
-}
-
 /// A memory's written columns from [`MEMORY_ROW`]'s first seven.
 fn memory_row_from_row(row: &Row<'_>) -> rusqlite::Result<MemoryRow> {
     Ok(MemoryRow {
@@ -191,18 +163,12 @@ impl SqliteTx<'_> {
         if memories.is_empty() {
             return Ok(memories);
         }
-        let position: HashMap<String, usize> = memories
-            .iter()
-            .enumerate()
-            .map(|(i, m)| (m.id().to_owned(), i))
-            .collect();
+        let by_id = ByMemoryId::of(&memories);
         let mut stmt = self.conn.prepare_cached(ENTITIES_OF_CONTACT)?;
         let mut rows = stmt.query((org, contact_id))?;
         while let Some(row) = rows.next()? {
             let memory_id = row.get_ref(1)?.as_str().map_err(rusqlite::Error::from)?;
-            if let Some(&i) = position.get(memory_id) {
-                memories[i].entities().push(entity(row)?);
-            }
+            by_id.attach(&mut memories, memory_id, entity(row)?);
         }
         Ok(memories)
     }
