@@ -37,9 +37,16 @@ fn server() -> Option<String> {
         .filter(|s| !s.trim().is_empty())
 }
 
+/// The store's URL: the fixture's schema, and in the clear as the floor's raw client
+/// is (`NoTls`), also in a build with `postgres-tls` against a server offering TLS.
 fn with_schema(base: &str, schema: &str) -> String {
     let sep = if base.contains('?') { '&' } else { '?' };
-    format!("{base}{sep}options=-csearch_path%3D{schema}")
+    let plain = if base.contains("sslmode=") {
+        ""
+    } else {
+        "&sslmode=disable"
+    };
+    format!("{base}{sep}options=-csearch_path%3D{schema}{plain}")
 }
 
 /// The URL of the fixture's schema, importing it first if needed.

@@ -201,6 +201,8 @@ pub struct StorageError {
     sqlstate: Option<[u8; 5]>,
     /// Whether the failure came from the PostgreSQL engine.
     postgres: bool,
+    /// Whether a PostgreSQL connection failed in its TLS handshake.
+    tls_handshake: bool,
 }
 
 impl StorageError {
@@ -241,6 +243,17 @@ impl StorageError {
             extended: 0,
             sqlstate: None,
             postgres: true,
+            tls_handshake: false,
+        }
+    }
+
+    /// A connection whose TLS handshake failed (an untrusted certificate, one that
+    /// does not name the host, no protocol in common).
+    #[cfg(feature = "postgres-tls")]
+    pub(crate) fn postgres_tls_handshake() -> Self {
+        StorageError {
+            tls_handshake: true,
+            ..Self::unexpected_postgres()
         }
     }
 }
@@ -258,6 +271,7 @@ impl From<postgres::Error> for StorageError {
             extended: 0,
             sqlstate,
             postgres: true,
+            tls_handshake: false,
         }
     }
 }
@@ -270,12 +284,14 @@ impl From<rusqlite::Error> for StorageError {
                 extended: inner.extended_code,
                 sqlstate: None,
                 postgres: false,
+                tls_handshake: false,
             },
             _ => StorageError {
                 code: None,
                 extended: 0,
                 sqlstate: None,
                 postgres: false,
+                tls_handshake: false,
             },
         }
     }
@@ -289,6 +305,10 @@ impl fmt::Display for StorageError {
                     f,
                     "storage failure: {} (PostgreSQL SQLSTATE {state})",
                     describe_sqlstate(state)
+                ),
+                None if self.tls_handshake => f.write_str(
+                    "storage failure: PostgreSQL TLS handshake failed (the server's \
+                     certificate is not trusted or does not name the host)",
                 ),
                 None => f.write_str("storage failure: PostgreSQL connection or protocol error"),
             };

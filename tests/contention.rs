@@ -8,6 +8,13 @@
 //! `CONTACTSTORE_LONG=1` runs ten times the operations, and
 //! `CONTACTSTORE_CONTENTION_SECONDS=10` runs each N for that long instead of a fixed
 //! count (the figures of BENCHMARKS.md).
+//!
+//! `CONTACTSTORE_CONTENTION_FLOOR=1` also runs each N with no sharing — every process
+//! on a private copy of the same starting file, the same workload — and prints the
+//! shared run's percentiles as ratios to that floor's. The floor is what N busy
+//! processes cost on this machine's cores without any lock: with more processes than
+//! cores, an operation preempted midway waits for the others' time slices, whatever
+//! the locking does.
 
 mod common;
 mod reliability;
@@ -81,7 +88,7 @@ fn contact_of(org: &Org<'_>, k: u64) -> contactstore::Result<String> {
 #[test]
 #[ignore = "child process entry"]
 fn child_mixed_workload() {
-    let path = std::env::var("CHILD_DB").expect("CHILD_DB");
+    let mut path = std::env::var("CHILD_DB").expect("CHILD_DB");
     let ops: u64 = std::env::var("CHILD_OPS").unwrap().parse().unwrap();
     // A timed run: as many operations as fit, instead of `ops`.
     let seconds: Option<f64> = std::env::var("CHILD_SECONDS")
@@ -89,6 +96,9 @@ fn child_mixed_workload() {
         .filter(|s| !s.is_empty())
         .map(|s| s.parse().unwrap());
     let child: u64 = std::env::var("CHILD_INDEX").unwrap().parse().unwrap();
+    if std::env::var("CHILD_PRIVATE").as_deref() == Ok("1") {
+        path = private_copy(&path, child);
+    }
     let seed: u64 = std::env::var("CHILD_SEED").unwrap().parse().unwrap();
     let mut rng = Rng::new(seed ^ (child + 1).wrapping_mul(0x2545_F491_4F6C_DD1D));
     let store = ContactStore::open(&path).expect("open");
@@ -217,7 +227,26 @@ struct Figures {
     wall: Duration,
 }
 
-fn run(processes: usize, ops_per_run: u64, seconds: Option<f64>, seed: u64) -> Figures {
+/// Child `child`'s own copy of the starting file, in the floor's run.
+fn private_copy(path: &str, child: u64) -> String {
+    format!("{path}.private-{child}")
+}
+
+/// Whether the processes share one file (the test) or each has its own copy (the
+/// floor: the same work with nothing to wait for but the CPU).
+#[derive(Clone, Copy, PartialEq)]
+enum Sharing {
+    OneFile,
+    PrivateCopies,
+}
+
+fn run(
+    processes: usize,
+    ops_per_run: u64,
+    seconds: Option<f64>,
+    seed: u64,
+    sharing: Sharing,
+) -> Figures {
     let db = TempDb::new();
     {
         // The known half of the identities exists before the run.
@@ -226,6 +255,13 @@ fn run(processes: usize, ops_per_run: u64, seconds: Option<f64>, seed: u64) -> F
         for k in 0..IDENTITIES / 2 {
             org.resolve(&ResolveRequest::external_id(person(k)))
                 .unwrap();
+        }
+    }
+    if sharing == Sharing::PrivateCopies {
+        // Closing the store checkpointed the WAL into the file: the file is all of it.
+        for child in 0..processes as u64 {
+            let copy = private_copy(&db.path.display().to_string(), child);
+            std::fs::copy(&db.path, copy).unwrap();
         }
     }
     let children = spawn_children(
@@ -238,6 +274,15 @@ fn run(processes: usize, ops_per_run: u64, seconds: Option<f64>, seed: u64) -> F
             (
                 "CHILD_SECONDS",
                 seconds.map(|s| s.to_string()).unwrap_or_default(),
+            ),
+            (
+                "CHILD_PRIVATE",
+                if sharing == Sharing::PrivateCopies {
+                    "1"
+                } else {
+                    "0"
+                }
+                .to_owned(),
             ),
         ],
     );
@@ -288,6 +333,15 @@ fn run(processes: usize, ops_per_run: u64, seconds: Option<f64>, seed: u64) -> F
     figures.p50 = percentile(&latencies, 50.0);
     figures.p99 = percentile(&latencies, 99.0);
     figures.p999 = percentile(&latencies, 99.9);
+    if sharing == Sharing::PrivateCopies {
+        for child in 0..processes as u64 {
+            let copy = private_copy(&db.path.display().to_string(), child);
+            for suffix in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{copy}{suffix}"));
+            }
+        }
+        return figures;
+    }
 
     // Every id any process was given for an identity reaches the one contact that
     // owns it now (merges only ever join identities 2j and 2j + 1).
@@ -331,9 +385,12 @@ fn two_eight_and_sixteen_processes_share_one_file_without_busy_errors_or_duplica
             s.parse()
                 .expect("CONTACTSTORE_CONTENTION_SECONDS: a number")
         });
+    // Private copies of a file: the floor is SQLite's.
+    let floor = std::env::var("CONTACTSTORE_CONTENTION_FLOOR").as_deref() == Ok("1")
+        && !common::on_postgres();
     println!("contention: seed {seed} (CONTACTSTORE_SEED replays it)");
     for processes in [2, 8, 16] {
-        let f = run(processes, ops, seconds, seed);
+        let f = run(processes, ops, seconds, seed, Sharing::OneFile);
         println!(
             "contention N={:>2}: ops {}, SQLITE_BUSY surfaced {}, other errors {}, \
              merges refused as already done {}, contacts per identity {}, \
@@ -355,6 +412,23 @@ fn two_eight_and_sixteen_processes_share_one_file_without_busy_errors_or_duplica
         assert_eq!(f.busy, 0, "SQLITE_BUSY reached a caller with N={processes}");
         assert_eq!(f.errors, 0, "unexpected errors with N={processes}");
         assert_eq!(f.contacts_per_identity, 1, "N={processes}");
+        if floor {
+            let alone = run(processes, ops, seconds, seed, Sharing::PrivateCopies);
+            let ratio = |a: Duration, b: Duration| a.as_secs_f64() / b.as_secs_f64().max(1e-9);
+            println!(
+                "contention floor N={:>2} (a private copy each): ops {}, p50 {}, p99 {}, \
+                 p99.9 {}; shared / floor: p50 {:.2}x, p99 {:.2}x, p99.9 {:.2}x",
+                processes,
+                alone.ops,
+                ms(alone.p50),
+                ms(alone.p99),
+                ms(alone.p999),
+                ratio(f.p50, alone.p50),
+                ratio(f.p99, alone.p99),
+                ratio(f.p999, alone.p999),
+            );
+            assert_eq!(alone.busy + alone.errors, 0, "floor N={processes}");
+        }
     }
 }
 

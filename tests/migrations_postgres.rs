@@ -226,6 +226,48 @@ fn a_newer_version_is_refused_and_left_untouched() {
 }
 
 #[test]
+fn check_file_creates_nothing_in_an_empty_database_and_checks_a_store() {
+    let Some(base) = server() else { return };
+    let url = common::fresh_postgres_url(&base);
+    let error = ContactStore::check_file(&url).expect_err("nothing to check");
+    assert_eq!(error.code(), contactstore::ErrorCode::BadRequest);
+    assert!(
+        error.to_string().contains("no contactstore tables"),
+        "{error}"
+    );
+    let tables: i64 = client(&url)
+        .query_one(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema()",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(tables, 0, "check_file created tables");
+
+    ContactStore::open(&url)
+        .unwrap()
+        .org("acme")
+        .unwrap()
+        .resolve(&contactstore::ResolveRequest::phone("+14155550192"))
+        .unwrap();
+    let before = common::dump_postgres(&url);
+    let report = ContactStore::check_file(&url).unwrap();
+    assert!(report.healthy, "{report:?}");
+    assert_eq!(common::dump_postgres(&url), before);
+
+    client(&url)
+        .execute(
+            "UPDATE contactstore_schema SET version = $1",
+            &[&(POSTGRES_SCHEMA_VERSION + 1)],
+        )
+        .unwrap();
+    assert!(matches!(
+        ContactStore::check_file(&url),
+        Err(Error::IncompatibleVersion { .. })
+    ));
+}
+
+#[test]
 fn another_applications_tables_are_refused() {
     let Some(base) = server() else { return };
     let url = common::fresh_postgres_url(&base);

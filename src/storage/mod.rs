@@ -77,11 +77,22 @@ impl Db {
         ))
     }
 
-    /// Opens a database for reading only (`check_file`). A PostgreSQL database is
-    /// opened as usual (its checks never write).
+    #[cfg(feature = "postgres")]
+    fn open_postgres_existing(location: &Path, settings: Settings) -> Result<Db> {
+        let url = location.to_str().unwrap_or_default();
+        postgres::Db::open_existing(url, settings).map(Db::Postgres)
+    }
+
+    #[cfg(not(feature = "postgres"))]
+    fn open_postgres_existing(location: &Path, settings: Settings) -> Result<Db> {
+        Self::open_postgres(location, settings)
+    }
+
+    /// Opens a database for reading only (`check_file`): never created, migrated or
+    /// otherwise written, on either engine.
     pub(crate) fn open_read_only(location: &Path, settings: Settings) -> Result<Db> {
         if is_postgres_url(location) {
-            return Self::open_postgres(location, settings);
+            return Self::open_postgres_existing(location, settings);
         }
         sqlite::Db::open_read_only(location, settings).map(Db::Sqlite)
     }

@@ -131,8 +131,10 @@ impl ContactStore {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     ///
-    /// A PostgreSQL URL is opened as [`ContactStore::open`] opens it, then checked as
-    /// [`ContactStore::check`] does.
+    /// A PostgreSQL URL is connected to as [`ContactStore::open`] does, but its schema
+    /// is never created or upgraded: a database without contactstore's tables is
+    /// refused (`BAD_REQUEST`), one of a newer version is
+    /// [`Error::IncompatibleVersion`](crate::Error::IncompatibleVersion).
     ///
     /// # Errors
     /// [`Error::IncompatibleVersion`](crate::Error::IncompatibleVersion) for a file of a newer contactstore,

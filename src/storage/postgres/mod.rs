@@ -32,6 +32,7 @@ mod changes;
 mod check;
 mod contacts;
 mod documents;
+mod endpoint;
 mod findings;
 mod identifiers;
 mod memories;
@@ -44,7 +45,9 @@ use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
 use postgres::types::{to_sql_checked, FromSql, IsNull, ToSql, Type};
-use postgres::{Client, NoTls, Row, Statement};
+use postgres::{Client, Row, Statement};
+
+use endpoint::Endpoint;
 use serde::de::DeserializeOwned;
 
 use super::Tx;
@@ -63,7 +66,7 @@ pub(crate) struct Db {
     client: RefCell<Option<Client>>,
     /// Where to connect again after the server closed the connection (a restart, a
     /// failover). Kept for that only; never shown (it may hold a password).
-    url: String,
+    endpoint: Endpoint,
     statements: RefCell<HashMap<&'static str, Statement>>,
     settings: Settings,
     compaction: CompactionClock,
@@ -74,11 +77,26 @@ impl Db {
     /// URL form), brings the schema up to date in one transaction, and sets the lock
     /// timeout to the busy timeout.
     pub(crate) fn open(url: &str, settings: Settings) -> Result<Db> {
-        let mut client = connect(url, &settings)?;
-        schema::migrate(&mut client)?;
+        Self::connect_with(url, settings, schema::migrate)
+    }
+
+    /// As [`Db::open`], but the schema is only checked, never created or upgraded:
+    /// `check_file`'s open, which writes nothing.
+    pub(crate) fn open_existing(url: &str, settings: Settings) -> Result<Db> {
+        Self::connect_with(url, settings, schema::existing)
+    }
+
+    fn connect_with(
+        url: &str,
+        settings: Settings,
+        prepare_schema: fn(&mut Client) -> Result<()>,
+    ) -> Result<Db> {
+        let endpoint = Endpoint::parse(url)?;
+        let mut client = connect(&endpoint, &settings)?;
+        prepare_schema(&mut client)?;
         Ok(Db {
             client: RefCell::new(Some(client)),
-            url: url.to_owned(),
+            endpoint,
             statements: RefCell::new(HashMap::new()),
             settings,
             compaction: CompactionClock::default(),
@@ -211,7 +229,7 @@ impl Db {
         if !self.client().is_closed() {
             return Ok(());
         }
-        let fresh = connect(&self.url, &self.settings)?;
+        let fresh = connect(&self.endpoint, &self.settings)?;
         self.statements.borrow_mut().clear();
         *self.client.borrow_mut() = Some(fresh);
         Ok(())
@@ -259,6 +277,7 @@ impl Db {
         BatchWriter {
             db: self,
             open: None,
+            alone: None,
             opened: Instant::now(),
         }
     }
@@ -278,8 +297,8 @@ impl Drop for Db {
 
 /// A new connection with the session settings of a store: the lock timeout is the busy
 /// timeout, times are UTC.
-fn connect(url: &str, settings: &Settings) -> Result<Client> {
-    let mut client = Client::connect(url, NoTls)?;
+fn connect(endpoint: &Endpoint, settings: &Settings) -> Result<Client> {
+    let mut client = endpoint.connect()?;
     let millis = settings.busy_timeout.as_millis().clamp(1, i32::MAX as u128);
     client.batch_execute(&format!("SET lock_timeout = {millis}; SET TIME ZONE 'UTC'"))?;
     Ok(client)
@@ -375,12 +394,18 @@ impl Drop for Open<'_> {
 }
 
 /// Transactions opened one after another on one connection, for a long import: the
-/// caller decides when to commit. A conflict with another writer ends the import
-/// with the (busy) error — the lines of the batch are gone by then, so it cannot be
-/// run again here; a rerun of the import skips what was committed.
+/// caller decides when to commit. Each holds the writers' lock exclusively, as an
+/// import batch holds SQLite's write lock: other writers wait for its commit (a batch
+/// is bounded in lines, bytes and time), and the batch cannot fail for a conflict
+/// with one of them — its lines are consumed as they are written, so a batch the
+/// server ended could not be run again here. Read transactions (`REPEATABLE READ`)
+/// take no predicate locks and never conflict with it.
 pub(crate) struct BatchWriter<'db> {
     db: &'db Db,
+    /// Declared before `alone`: the transaction ends (rolled back if uncommitted)
+    /// before the lock is released, outside any transaction.
     open: Option<Open<'db>>,
+    alone: Option<Alone<'db>>,
     opened: Instant,
 }
 
@@ -388,7 +413,12 @@ impl BatchWriter<'_> {
     /// The open transaction, begun if there is none.
     pub(crate) fn tx(&mut self) -> Result<PgTx<'_>> {
         if self.open.is_none() {
-            self.open = Some(Open::begin(self.db, WRITE)?);
+            if self.alone.is_none() {
+                self.db.reconnect_if_closed()?;
+                self.db.batch(ALONE)?;
+                self.alone = Some(Alone { db: self.db });
+            }
+            self.open = Some(Open::begin(self.db, WRITE_ALONE)?);
             self.opened = Instant::now();
         }
         Ok(self.db.tx())
@@ -407,7 +437,11 @@ impl BatchWriter<'_> {
         let Some(open) = self.open.take() else {
             return Ok(());
         };
-        open.commit()?;
+        let committed = open.commit();
+        drop(open);
+        // Other writers go on between batches.
+        self.alone = None;
+        committed?;
         self.db.after_commit();
         Ok(())
     }

@@ -85,6 +85,44 @@ pub(crate) fn migrate(client: &mut Client) -> Result<()> {
     Ok(())
 }
 
+/// Checks, writing nothing, that the connection's schema is contactstore's at a
+/// version this build knows (the read-only open of `check_file`: an empty database is
+/// not given tables by being checked).
+pub(crate) fn existing(client: &mut Client) -> Result<()> {
+    let mut tx = client.build_transaction().read_only(true).start()?;
+    let has_version: bool = tx
+        .query_one("SELECT to_regclass('contactstore_schema') IS NOT NULL", &[])?
+        .try_get(0)?;
+    if !has_version {
+        let foreign: bool = tx
+            .query_one("SELECT to_regclass('contact') IS NOT NULL", &[])?
+            .try_get(0)?;
+        if foreign {
+            return Err(Error::ForeignDatabase(0));
+        }
+        return Err(Error::Refused(
+            "the PostgreSQL database holds no contactstore tables: nothing to check",
+        ));
+    }
+    let row = tx.query_one(
+        "SELECT application, version FROM contactstore_schema WHERE id = 1",
+        &[],
+    )?;
+    let application: String = row.try_get(0)?;
+    let version: i64 = row.try_get(1)?;
+    tx.rollback()?;
+    if application != APPLICATION || version < 1 {
+        return Err(Error::ForeignDatabase(0));
+    }
+    if version > POSTGRES_SCHEMA_VERSION {
+        return Err(Error::IncompatibleVersion {
+            found: version,
+            supported: POSTGRES_SCHEMA_VERSION,
+        });
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
