@@ -42,6 +42,7 @@
 
 mod accept;
 mod keys;
+mod log;
 mod openapi;
 mod pool;
 mod routes;
@@ -133,7 +134,9 @@ pub struct ServeConfig {
     /// closed. Default 1,024.
     pub max_connections: usize,
     /// Called once per finished request; `None` logs nothing. Default: one line on
-    /// stderr ([`RequestLog`]'s `Display`).
+    /// stderr ([`RequestLog`]'s `Display`), written by a thread of its own so that a
+    /// request does not wait for stderr (lines still queued when the server stops are
+    /// written before it returns).
     pub log: Option<RequestLogger>,
 }
 
@@ -151,7 +154,10 @@ impl ServeConfig {
             shutdown_grace: Duration::from_secs(30),
             header_read_timeout: Duration::from_secs(10),
             max_connections: 1024,
-            log: Some(Arc::new(|line: &RequestLog<'_>| eprintln!("{line}"))),
+            log: Some({
+                let stderr = log::StderrLog::default();
+                Arc::new(move |line: &RequestLog<'_>| stderr.write(line.to_string()))
+            }),
         }
     }
 
