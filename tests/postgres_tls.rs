@@ -119,12 +119,18 @@ fn verify_full_refuses_a_certificate_that_does_not_name_the_host_and_verify_ca_a
 }
 
 #[test]
-fn verify_ca_and_require_with_a_root_refuse_an_authority_they_were_not_given() {
+fn chains_are_checked_only_against_the_roots_libpq_would_use() {
     let Some((url, _)) = server() else { return };
     // The system's roots do not hold the test authority.
-    let error = ContactStore::open(with(&url, true, "sslmode=verify-ca"))
+    let error = ContactStore::open(with(&url, true, "sslmode=verify-full"))
         .expect_err("untrusted chain refused");
     assert!(error.to_string().contains("TLS handshake"), "{error}");
+    // verify-ca against the system's roots is refused before connecting: with no name
+    // check, any certificate a public authority issued would pass.
+    let error = ContactStore::open(with(&url, true, "sslmode=verify-ca"))
+        .expect_err("verify-ca without a root file refused");
+    assert_eq!(error.code(), ErrorCode::BadRequest);
+    assert!(error.to_string().contains("sslrootcert"), "{error}");
 
     let dir = tempfile::tempdir().unwrap();
     let other = dir.path().join("other-root.pem");

@@ -5,18 +5,21 @@
 use std::path::{Path, PathBuf};
 
 /// `(file, name, sql)` for every statement constant in the `.rs` files under `src/`
-/// for which `include` holds of the file's path.
+/// for which `include` holds of the file's path relative to `src/`
+/// (`storage/postgres/contacts.rs`).
 pub fn statements(include: impl Fn(&Path) -> bool) -> Vec<(String, String, String)> {
     let mut out = Vec::new();
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let mut files: Vec<PathBuf> = vec![];
-    let mut dirs = vec![src];
+    let mut dirs = vec![src.clone()];
     while let Some(dir) = dirs.pop() {
         for entry in std::fs::read_dir(dir).unwrap() {
             let path = entry.unwrap().path();
             if path.is_dir() {
                 dirs.push(path);
-            } else if path.extension().is_some_and(|e| e == "rs") && include(&path) {
+            } else if path.extension().is_some_and(|e| e == "rs")
+                && include(path.strip_prefix(&src).unwrap_or(&path))
+            {
                 files.push(path);
             }
         }

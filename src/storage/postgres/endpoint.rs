@@ -6,13 +6,13 @@
 //! written for `psql` should mean the same here, so this module reads `sslmode` and
 //! `sslrootcert` itself and hands the crate a URL without them:
 //!
-//! | `sslmode`              | transport (feature `postgres-tls`)                     | without the feature |
-//! |------------------------|--------------------------------------------------------|---------------------|
-//! | `disable`              | plain                                                  | plain               |
-//! | `allow`, `prefer` (default) | TLS if the server offers it, certificate not checked (as libpq) | plain   |
-//! | `require`              | TLS or no connection; the certificate is checked against `sslrootcert` when one is given (as libpq) | refused |
-//! | `verify-ca`            | TLS, the chain checked against the system's roots and `sslrootcert` | refused |
-//! | `verify-full`          | as `verify-ca`, and the certificate must name the host | refused             |
+//! | `sslmode` | transport (feature `postgres-tls`) | without the feature |
+//! |---|---|---|
+//! | `disable` | plain | plain |
+//! | `allow`, `prefer` (default) | TLS if the server offers it, certificate not checked (as libpq) | plain |
+//! | `require` | TLS or no connection; with `sslrootcert=FILE` the chain is checked against that file only (as libpq) | refused |
+//! | `verify-ca` | TLS, the chain checked against `sslrootcert=FILE` only, which it needs: with no name check, the public authorities' roots would accept any certificate they issued | refused |
+//! | `verify-full` | TLS, the chain checked against `sslrootcert=FILE` only, or the system's roots (no `sslrootcert`, or `sslrootcert=system`), and the certificate must name the host | refused |
 //!
 //! Client certificates (`sslcert`, `sslkey`) are refused by name rather than ignored.
 
@@ -37,16 +37,28 @@ enum Transport {
     Tls(native_tls::TlsConnector),
 }
 
-/// What the URL's TLS parameters ask for, before any connector is built.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What the URL's TLS parameters ask for, before any connector is built. (Its `Debug`
+/// leaves out `url`, which may hold a password.)
+#[derive(Clone)]
 pub(crate) struct TlsRequest {
     /// libpq's `sslmode`.
     pub(crate) mode: SslMode,
-    /// libpq's `sslrootcert`: a PEM file of certificates to trust (percent-decoded).
+    /// libpq's `sslrootcert`: a PEM file of certificates to trust (percent-decoded),
+    /// or `system`.
     pub(crate) root_certificate: Option<String>,
     /// The URL the `postgres` crate is given: the TLS parameters taken out (`sslmode`
     /// put back as one of the three values it knows).
     pub(crate) url: String,
+}
+
+impl std::fmt::Debug for TlsRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Not the URL (a password) nor the root file's path.
+        f.debug_struct("TlsRequest")
+            .field("mode", &self.mode)
+            .field("root_certificate", &self.root_certificate.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 /// libpq's `sslmode` values.
@@ -172,37 +184,94 @@ impl Transport {
     #[cfg(not(feature = "postgres-tls"))]
     fn for_request(request: &TlsRequest) -> Result<Transport> {
         supported(request.mode, false)?;
+        trust(request.mode, request.root_certificate.as_deref())?;
         Ok(Transport::Plain)
     }
 
     #[cfg(feature = "postgres-tls")]
     fn for_request(request: &TlsRequest) -> Result<Transport> {
         supported(request.mode, true)?;
-        if request.mode == SslMode::Disable {
+        let Some(trust) = trust(request.mode, request.root_certificate.as_deref())? else {
             return Ok(Transport::Plain);
-        }
+        };
         let mut builder = native_tls::TlsConnector::builder();
-        if let Some(path) = &request.root_certificate {
+        if let Roots::File(path) = trust.roots {
+            // Only this file: added roots come on top of the system's otherwise.
+            builder.disable_built_in_roots(true);
             let pem = std::fs::read(path)
                 .map_err(|_| Error::invalid("database URL (sslrootcert)", "cannot be read"))?;
             for certificate in pem_certificates(&pem)? {
                 builder.add_root_certificate(certificate);
             }
         }
-        let (check_chain, check_host) = match request.mode {
-            SslMode::Disable | SslMode::Allow | SslMode::Prefer => (false, false),
-            // libpq: `require` checks the chain only when a root certificate is given.
-            SslMode::Require => (request.root_certificate.is_some(), false),
-            SslMode::VerifyCa => (true, false),
-            SslMode::VerifyFull => (true, true),
-        };
-        builder.danger_accept_invalid_certs(!check_chain);
-        builder.danger_accept_invalid_hostnames(!check_host);
+        builder.danger_accept_invalid_certs(!trust.check_chain);
+        builder.danger_accept_invalid_hostnames(!trust.check_host);
         let connector = builder.build().map_err(|_| {
             Error::Refused("the TLS library could not be set up for PostgreSQL connections")
         })?;
         Ok(Transport::Tls(connector))
     }
+}
+
+/// What a TLS connection checks of the server's certificate.
+#[derive(Debug, PartialEq, Eq)]
+#[cfg_attr(not(feature = "postgres-tls"), allow(dead_code))]
+struct Trust<'r> {
+    check_chain: bool,
+    check_host: bool,
+    roots: Roots<'r>,
+}
+
+/// The authorities a chain is checked against.
+#[derive(Debug, PartialEq, Eq)]
+#[cfg_attr(not(feature = "postgres-tls"), allow(dead_code))]
+enum Roots<'r> {
+    /// The system's store.
+    System,
+    /// Only the certificates of this PEM file.
+    File(&'r str),
+}
+
+/// libpq's rules for `sslmode` and `sslrootcert`; `None` for a plain connection. The
+/// public authorities' roots are trusted only with the host name checked.
+fn trust(mode: SslMode, root: Option<&str>) -> Result<Option<Trust<'_>>> {
+    let unchecked = Trust {
+        check_chain: false,
+        check_host: false,
+        roots: Roots::System,
+    };
+    let file = root.filter(|root| *root != "system");
+    Ok(Some(match (mode, root, file) {
+        (SslMode::Disable, _, _) => return Ok(None),
+        (SslMode::Allow | SslMode::Prefer, _, _) | (SslMode::Require, None, _) => unchecked,
+        (SslMode::Require | SslMode::VerifyCa, _, Some(path)) => Trust {
+            check_chain: true,
+            check_host: false,
+            roots: Roots::File(path),
+        },
+        (SslMode::Require | SslMode::VerifyCa, Some(_), None) => {
+            return Err(Error::Refused(
+                "sslrootcert=system needs sslmode=verify-full (the public authorities' roots \
+                 without a name check would accept any certificate they issued)",
+            ))
+        }
+        (SslMode::VerifyCa, None, _) => {
+            return Err(Error::Refused(
+                "sslmode=verify-ca needs sslrootcert naming a certificate file (without a name \
+                 check, the public authorities' roots would accept any certificate they issued)",
+            ))
+        }
+        (SslMode::VerifyFull, _, Some(path)) => Trust {
+            check_chain: true,
+            check_host: true,
+            roots: Roots::File(path),
+        },
+        (SslMode::VerifyFull, _, None) => Trust {
+            check_chain: true,
+            check_host: true,
+            roots: Roots::System,
+        },
+    }))
 }
 
 /// Refuses a mode that needs TLS in a build without it: never a quiet downgrade.
@@ -320,6 +389,62 @@ mod tests {
     }
 
     #[test]
+    fn libpq_rules_decide_what_is_checked_and_against_which_roots() {
+        let file = Some("/etc/root.pem");
+        let checked = |chain, host, roots| {
+            Some(Trust {
+                check_chain: chain,
+                check_host: host,
+                roots,
+            })
+        };
+        assert_eq!(trust(SslMode::Disable, file).unwrap(), None);
+        for mode in [SslMode::Allow, SslMode::Prefer] {
+            assert_eq!(
+                trust(mode, file).unwrap(),
+                checked(false, false, Roots::System)
+            );
+        }
+        assert_eq!(
+            trust(SslMode::Require, None).unwrap(),
+            checked(false, false, Roots::System)
+        );
+        let only_the_file = Roots::File("/etc/root.pem");
+        assert_eq!(
+            trust(SslMode::Require, file).unwrap(),
+            checked(true, false, only_the_file)
+        );
+        assert_eq!(
+            trust(SslMode::VerifyCa, file).unwrap(),
+            checked(true, false, Roots::File("/etc/root.pem"))
+        );
+        assert_eq!(
+            trust(SslMode::VerifyFull, file).unwrap(),
+            checked(true, true, Roots::File("/etc/root.pem"))
+        );
+        for root in [None, Some("system")] {
+            assert_eq!(
+                trust(SslMode::VerifyFull, root).unwrap(),
+                checked(true, true, Roots::System)
+            );
+        }
+        // The public roots without a name check: refused, as libpq refuses them.
+        for (mode, root) in [
+            (SslMode::VerifyCa, None),
+            (SslMode::VerifyCa, Some("system")),
+            (SslMode::Require, Some("system")),
+        ] {
+            let error = trust(mode, root).unwrap_err();
+            assert_eq!(
+                error.code(),
+                crate::ErrorCode::BadRequest,
+                "{mode:?} {root:?}"
+            );
+            assert!(error.to_string().contains("ssl"), "{error}");
+        }
+    }
+
+    #[test]
     fn a_build_without_tls_refuses_the_modes_that_need_it() {
         for mode in [SslMode::Require, SslMode::VerifyCa, SslMode::VerifyFull] {
             let error = supported(mode, false).unwrap_err();
@@ -351,5 +476,6 @@ mod tests {
         let error = Endpoint::parse(&url).err().unwrap();
         assert!(error.to_string().contains("sslrootcert"));
         assert!(Endpoint::parse("postgres://h/db?sslmode=verify-full").is_ok());
+        assert!(Endpoint::parse("postgres://h/db?sslmode=verify-ca").is_err());
     }
 }

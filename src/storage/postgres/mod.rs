@@ -185,7 +185,8 @@ impl Db {
         self.reconnect_if_closed()?;
         self.batch(ALONE)?;
         let _alone = Alone { db: self };
-        self.attempt(WRITE_ALONE, f, commit)
+        let open = Open::begin_in_this_session(self, WRITE_ALONE)?;
+        self.run_in(open, f, commit)
     }
 
     /// One transaction: begin, `f`, commit (or roll back when `commit` is false or `f`
@@ -197,6 +198,17 @@ impl Db {
         commit: bool,
     ) -> Result<T> {
         let open = Open::begin(self, begin)?;
+        self.run_in(open, f, commit)
+    }
+
+    /// Runs `f` in the open transaction, then commits it (or, when `commit` is false
+    /// or `f` fails, rolls it back as `open` is dropped).
+    fn run_in<T>(
+        &self,
+        open: Open<'_>,
+        f: &mut dyn FnMut(&dyn Tx) -> Result<T>,
+        commit: bool,
+    ) -> Result<T> {
         let value = f(&self.tx())?;
         if commit {
             open.commit()?;
@@ -366,8 +378,16 @@ struct Open<'d> {
 }
 
 impl<'d> Open<'d> {
+    /// Begins on the connection, connecting again first if the server closed it.
     fn begin(db: &'d Db, begin: &'static str) -> Result<Self> {
         db.reconnect_if_closed()?;
+        Self::begin_in_this_session(db, begin)
+    }
+
+    /// Begins on the session as it is, never a new one: for a transaction that must
+    /// run in the session holding the writers' lock (a new session would not hold it;
+    /// if this one is gone, beginning fails).
+    fn begin_in_this_session(db: &'d Db, begin: &'static str) -> Result<Self> {
         db.batch(begin)?;
         Ok(Open {
             db,
@@ -418,7 +438,14 @@ impl BatchWriter<'_> {
                 self.db.batch(ALONE)?;
                 self.alone = Some(Alone { db: self.db });
             }
-            self.open = Some(Open::begin(self.db, WRITE_ALONE)?);
+            match Open::begin_in_this_session(self.db, WRITE_ALONE) {
+                Ok(open) => self.open = Some(open),
+                Err(e) => {
+                    // Not kept for the next batch: its session may be gone.
+                    self.alone = None;
+                    return Err(e);
+                }
+            }
             self.opened = Instant::now();
         }
         Ok(self.db.tx())
