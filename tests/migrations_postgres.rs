@@ -77,6 +77,17 @@ fn shape(url: &str) -> Vec<String> {
     out
 }
 
+/// How many tables the URL's schema holds.
+fn tables_in(url: &str) -> i64 {
+    client(url)
+        .query_one(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema()",
+            &[],
+        )
+        .unwrap()
+        .get(0)
+}
+
 fn version(url: &str) -> i64 {
     client(url)
         .query_one("SELECT version FROM contactstore_schema", &[])
@@ -235,13 +246,7 @@ fn check_file_creates_nothing_in_an_empty_database_and_checks_a_store() {
         error.to_string().contains("no contactstore tables"),
         "{error}"
     );
-    let tables: i64 = client(&url)
-        .query_one(
-            "SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema()",
-            &[],
-        )
-        .unwrap()
-        .get(0);
+    let tables = tables_in(&url);
     assert_eq!(tables, 0, "check_file created tables");
 
     ContactStore::open(&url)
@@ -268,6 +273,28 @@ fn check_file_creates_nothing_in_an_empty_database_and_checks_a_store() {
 }
 
 #[test]
+fn a_version_table_without_its_row_is_not_upgraded_blindly_and_check_names_it() {
+    let Some(base) = server() else { return };
+    let url = common::fresh_postgres_url(&base);
+    drop(ContactStore::open(&url).unwrap());
+    client(&url)
+        .execute("DELETE FROM contactstore_schema", &[])
+        .unwrap();
+    let before = common::dump_postgres(&url);
+    assert!(matches!(
+        ContactStore::open(&url),
+        Err(Error::ForeignDatabase(_))
+    ));
+    let report = ContactStore::check_file(&url).expect("checked, not refused");
+    assert!(!report.healthy);
+    assert!(
+        format!("{report:?}").contains("contactstore_schema has no row"),
+        "{report:?}"
+    );
+    assert_eq!(common::dump_postgres(&url), before);
+}
+
+#[test]
 fn another_applications_tables_are_refused() {
     let Some(base) = server() else { return };
     let url = common::fresh_postgres_url(&base);
@@ -278,13 +305,7 @@ fn another_applications_tables_are_refused() {
         ContactStore::open(&url),
         Err(Error::ForeignDatabase(_))
     ));
-    let tables: i64 = client(&url)
-        .query_one(
-            "SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema()",
-            &[],
-        )
-        .unwrap()
-        .get(0);
+    let tables = tables_in(&url);
     assert_eq!(tables, 1, "nothing was created beside it");
 }
 

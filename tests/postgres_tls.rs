@@ -61,6 +61,27 @@ fn over_tls(base: &str, application: &str) -> bool {
     rows.iter().all(|row| row.get::<_, bool>(0))
 }
 
+/// Opens a store on `url` with `parameters` (see [`with`]), resolves and finds a caller
+/// through it, and tells whether its session reached the server over TLS. Panics,
+/// naming `parameters`, when the store does not open.
+fn works_and_is_encrypted(url: &str, by_name: bool, parameters: &str) -> bool {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let application = format!(
+        "cs_tls_{}_{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    );
+    let store = ContactStore::open(with(
+        url,
+        by_name,
+        &format!("{parameters}&application_name={application}"),
+    ))
+    .unwrap_or_else(|e| panic!("{parameters}: {e}"));
+    resolve_and_find(&store);
+    over_tls(url, &application)
+}
+
 fn resolve_and_find(store: &ContactStore) {
     let org = store.org("org_tls").unwrap();
     let resolved = org
@@ -80,15 +101,8 @@ fn resolve_and_find(store: &ContactStore) {
 #[test]
 fn verify_full_connects_to_a_server_whose_certificate_names_the_host() {
     let Some((url, root)) = server() else { return };
-    let application = format!("cs_tls_full_{}", std::process::id());
-    let store = ContactStore::open(with(
-        &url,
-        true,
-        &format!("sslmode=verify-full&sslrootcert={root}&application_name={application}"),
-    ))
-    .expect("verify-full to localhost");
-    resolve_and_find(&store);
-    assert!(over_tls(&url, &application));
+    let parameters = format!("sslmode=verify-full&sslrootcert={root}");
+    assert!(works_and_is_encrypted(&url, true, &parameters));
 }
 
 #[test]
@@ -107,15 +121,9 @@ fn verify_full_refuses_a_certificate_that_does_not_name_the_host_and_verify_ca_a
     assert!(!message.contains("hunter2secret"), "{message}");
     assert!(!message.contains("127.0.0.1"), "{message}");
 
-    let application = format!("cs_tls_ca_{}", std::process::id());
-    let store = ContactStore::open(with(
-        &url,
-        false,
-        &format!("sslmode=verify-ca&sslrootcert={root}&application_name={application}"),
-    ))
-    .expect("verify-ca does not check the name");
-    resolve_and_find(&store);
-    assert!(over_tls(&url, &application));
+    // verify-ca does not check the name.
+    let parameters = format!("sslmode=verify-ca&sslrootcert={root}");
+    assert!(works_and_is_encrypted(&url, false, &parameters));
 }
 
 #[test]
@@ -148,15 +156,12 @@ fn chains_are_checked_only_against_the_roots_libpq_would_use() {
 fn require_and_prefer_encrypt_without_checking_and_disable_does_not() {
     let Some((url, _)) = server() else { return };
     for (mode, encrypted) in [("require", true), ("prefer", true), ("disable", false)] {
-        let application = format!("cs_tls_{mode}_{}", std::process::id());
-        let store = ContactStore::open(with(
-            &url,
-            false,
-            &format!("sslmode={mode}&application_name={application}"),
-        ))
-        .unwrap_or_else(|e| panic!("sslmode={mode}: {e}"));
-        resolve_and_find(&store);
-        assert_eq!(over_tls(&url, &application), encrypted, "sslmode={mode}");
+        let parameters = format!("sslmode={mode}");
+        assert_eq!(
+            works_and_is_encrypted(&url, false, &parameters),
+            encrypted,
+            "{parameters}"
+        );
     }
 }
 

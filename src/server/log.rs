@@ -13,27 +13,25 @@
 
 use std::io::Write;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
-use std::sync::{Mutex, OnceLock};
+use std::sync::OnceLock;
 use std::thread::JoinHandle;
 
 /// Lines queued at most before a request waits for the log thread.
 const QUEUED_LINES: usize = 4_096;
 
-/// The log thread, started with the first line.
+/// The log thread, started with the first line: its queue and its handle (`None` if
+/// no thread could be started).
 #[derive(Default)]
 pub(crate) struct StderrLog {
-    queue: OnceLock<Mutex<Option<SyncSender<String>>>>,
-    thread: Mutex<Option<JoinHandle<()>>>,
+    thread: OnceLock<Option<(SyncSender<String>, JoinHandle<()>)>>,
 }
 
 impl StderrLog {
     /// Queues `line` (without its newline) for stderr.
     pub(crate) fn write(&self, line: String) {
-        let queue = self.queue.get_or_init(|| Mutex::new(self.start()));
-        let sender = queue.lock().unwrap_or_else(|e| e.into_inner()).clone();
-        match sender {
-            Some(sender) => {
-                if let Err(unsent) = sender.send(line) {
+        match self.thread.get_or_init(start) {
+            Some((queue, _)) => {
+                if let Err(unsent) = queue.send(line) {
                     eprintln!("{}", unsent.0);
                 }
             }
@@ -41,33 +39,24 @@ impl StderrLog {
             None => eprintln!("{line}"),
         }
     }
+}
 
-    fn start(&self) -> Option<SyncSender<String>> {
-        let (sender, lines) = sync_channel(QUEUED_LINES);
-        let thread = std::thread::Builder::new()
-            .name("contactstore-request-log".into())
-            // Not `stderr().lock()` for good: the lock would keep every other
-            // `eprintln!` of the process (the shutdown notice) waiting forever. Each
-            // flush takes it once.
-            .spawn(move || write_lines(&lines, &mut std::io::stderr()))
-            .ok()?;
-        *self.thread.lock().unwrap_or_else(|e| e.into_inner()) = Some(thread);
-        Some(sender)
-    }
+fn start() -> Option<(SyncSender<String>, JoinHandle<()>)> {
+    let (queue, lines) = sync_channel(QUEUED_LINES);
+    let thread = std::thread::Builder::new()
+        .name("contactstore-request-log".into())
+        // Not `stderr().lock()` for good: the lock would keep every other `eprintln!`
+        // of the process (the shutdown notice) waiting forever. Each flush takes it once.
+        .spawn(move || write_lines(&lines, &mut std::io::stderr()))
+        .ok()?;
+    Some((queue, thread))
 }
 
 impl Drop for StderrLog {
     fn drop(&mut self) {
-        // Closing the queue ends the thread once it has written what was queued.
-        if let Some(queue) = self.queue.get_mut() {
-            queue.get_mut().unwrap_or_else(|e| e.into_inner()).take();
-        }
-        if let Some(thread) = self
-            .thread
-            .get_mut()
-            .unwrap_or_else(|e| e.into_inner())
-            .take()
-        {
+        if let Some((queue, thread)) = self.thread.take().flatten() {
+            // Closing the queue ends the thread once it has written what was queued.
+            drop(queue);
             let _ = thread.join();
         }
     }
@@ -136,7 +125,7 @@ mod tests {
     fn dropping_the_log_waits_for_its_thread() {
         let log = StderrLog::default();
         log.write("contactstore request log test line".into());
-        assert!(log.thread.lock().unwrap().is_some());
+        assert!(log.thread.get().is_some_and(Option::is_some));
         drop(log); // joins: returns only after the line was written
     }
 }

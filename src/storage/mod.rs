@@ -59,40 +59,38 @@ impl Db {
     /// feature), else a file path; `None` is a private SQLite database in memory.
     pub(crate) fn open(location: Option<&Path>, settings: Settings) -> Result<Db> {
         match location {
-            Some(location) if is_postgres_url(location) => Self::open_postgres(location, settings),
+            Some(location) if is_postgres_url(location) => {
+                Self::open_postgres(location, settings, false)
+            }
             _ => sqlite::Db::open(location, settings).map(Db::Sqlite),
         }
     }
 
+    /// Opens a PostgreSQL database; `read_only` only checks its schema (never creates or
+    /// upgrades it).
     #[cfg(feature = "postgres")]
-    fn open_postgres(location: &Path, settings: Settings) -> Result<Db> {
+    fn open_postgres(location: &Path, settings: Settings, read_only: bool) -> Result<Db> {
         let url = location.to_str().unwrap_or_default();
-        postgres::Db::open(url, settings).map(Db::Postgres)
+        let db = if read_only {
+            postgres::Db::open_existing(url, settings)
+        } else {
+            postgres::Db::open(url, settings)
+        };
+        db.map(Db::Postgres)
     }
 
     #[cfg(not(feature = "postgres"))]
-    fn open_postgres(_: &Path, _: Settings) -> Result<Db> {
+    fn open_postgres(_: &Path, _: Settings, _: bool) -> Result<Db> {
         Err(Error::Refused(
             "PostgreSQL URLs need contactstore built with the `postgres` feature",
         ))
-    }
-
-    #[cfg(feature = "postgres")]
-    fn open_postgres_existing(location: &Path, settings: Settings) -> Result<Db> {
-        let url = location.to_str().unwrap_or_default();
-        postgres::Db::open_existing(url, settings).map(Db::Postgres)
-    }
-
-    #[cfg(not(feature = "postgres"))]
-    fn open_postgres_existing(location: &Path, settings: Settings) -> Result<Db> {
-        Self::open_postgres(location, settings)
     }
 
     /// Opens a database for reading only (`check_file`): never created, migrated or
     /// otherwise written, on either engine.
     pub(crate) fn open_read_only(location: &Path, settings: Settings) -> Result<Db> {
         if is_postgres_url(location) {
-            return Self::open_postgres_existing(location, settings);
+            return Self::open_postgres(location, settings, true);
         }
         sqlite::Db::open_read_only(location, settings).map(Db::Sqlite)
     }

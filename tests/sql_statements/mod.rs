@@ -4,6 +4,24 @@
 
 use std::path::{Path, PathBuf};
 
+/// Statements of both engines that read a whole table by design: the all-orgs
+/// listing of contacts, the findings an upgrade left (a table empty otherwise), and
+/// `check`'s invariants, which read every row.
+pub const FULL_SCANS_OF_BOTH: &[&str] = &[
+    "CONTACTS_OF_ALL_ORGS",
+    "FINDINGS_OF_ALL_ORGS",
+    "IDENTIFIERS_WITHOUT_CONTACT",
+    "MEMORIES_WITHOUT_CONTACT",
+    "ENTITIES_WITHOUT_MEMORY",
+    "ACTIVITIES_WITHOUT_CONTACT",
+    "MERGED_IDS_WITH_A_CONTACT",
+    "REDIRECTS_WITHOUT_SURVIVOR",
+    "MERGES_WITHOUT_REDIRECT",
+    "REDIRECTS_WITHOUT_MERGE",
+    "UNDONE_MERGES_WITH_SNAPSHOT",
+    "SEVERAL_PRIMARIES",
+];
+
 /// `(file, name, sql)` for every statement constant in the `.rs` files under `src/`
 /// for which `include` holds of the file's path relative to `src/`
 /// (`storage/postgres/contacts.rs`).

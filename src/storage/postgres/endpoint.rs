@@ -23,14 +23,12 @@ use percent_encoding::percent_decode_str;
 use crate::error::{Error, Result};
 
 /// A server to connect to, and how.
-#[derive(Clone)]
 pub(crate) struct Endpoint {
     config: postgres::Config,
     transport: Transport,
 }
 
 /// How the bytes travel.
-#[derive(Clone)]
 enum Transport {
     Plain,
     #[cfg(feature = "postgres-tls")]
@@ -39,16 +37,15 @@ enum Transport {
 
 /// What the URL's TLS parameters ask for, before any connector is built. (Its `Debug`
 /// leaves out `url`, which may hold a password.)
-#[derive(Clone)]
-pub(crate) struct TlsRequest {
+struct TlsRequest {
     /// libpq's `sslmode`.
-    pub(crate) mode: SslMode,
+    mode: SslMode,
     /// libpq's `sslrootcert`: a PEM file of certificates to trust (percent-decoded),
     /// or `system`.
-    pub(crate) root_certificate: Option<String>,
+    root_certificate: Option<String>,
     /// The URL the `postgres` crate is given: the TLS parameters taken out (`sslmode`
     /// put back as one of the three values it knows).
-    pub(crate) url: String,
+    url: String,
 }
 
 impl std::fmt::Debug for TlsRequest {
@@ -63,7 +60,7 @@ impl std::fmt::Debug for TlsRequest {
 
 /// libpq's `sslmode` values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum SslMode {
+enum SslMode {
     Disable,
     Allow,
     Prefer,
@@ -91,7 +88,7 @@ impl SslMode {
     }
 
     /// Whether a connection in the clear is refused.
-    pub(crate) fn needs_tls(self) -> bool {
+    fn needs_tls(self) -> bool {
         matches!(
             self,
             SslMode::Require | SslMode::VerifyCa | SslMode::VerifyFull
@@ -110,7 +107,7 @@ impl SslMode {
 
 /// Reads the TLS parameters out of a libpq URL. Every other parameter is kept as
 /// written, in its order.
-pub(crate) fn tls_request(url: &str) -> Result<TlsRequest> {
+fn tls_request(url: &str) -> Result<TlsRequest> {
     let (base, query) = match url.split_once('?') {
         Some((base, query)) => (base, query),
         None => (url, ""),

@@ -182,11 +182,19 @@ impl Db {
         // Session-level, taken before BEGIN: the transaction's snapshot is taken once
         // the other writers are gone. Writers starting meanwhile wait at their shared
         // lock, having read nothing yet.
+        let alone = self.begin_alone()?;
+        self.run_in(alone.open, f, commit)
+    }
+
+    /// Takes the writers' lock exclusively, then begins a transaction in the same
+    /// session (never a reconnected one, which would not hold the lock). If the BEGIN
+    /// fails, the lock is let go.
+    fn begin_alone(&self) -> Result<WritingAlone<'_>> {
         self.reconnect_if_closed()?;
         self.batch(ALONE)?;
-        let _alone = Alone { db: self };
+        let lock = Alone { db: self };
         let open = Open::begin_in_this_session(self, WRITE_ALONE)?;
-        self.run_in(open, f, commit)
+        Ok(WritingAlone { open, _lock: lock })
     }
 
     /// One transaction: begin, `f`, commit (or roll back when `commit` is false or `f`
@@ -289,7 +297,6 @@ impl Db {
         BatchWriter {
             db: self,
             open: None,
-            alone: None,
             opened: Instant::now(),
         }
     }
@@ -330,7 +337,7 @@ const WRITE_ALONE: &str = "BEGIN ISOLATION LEVEL SERIALIZABLE";
 const ALONE_AFTER: u32 = 3;
 
 /// The writers' lock held exclusively, released when dropped (after the transaction
-/// ended: declared before it).
+/// ended: see [`WritingAlone`]).
 struct Alone<'d> {
     db: &'d Db,
 }
@@ -422,30 +429,23 @@ impl Drop for Open<'_> {
 /// take no predicate locks and never conflict with it.
 pub(crate) struct BatchWriter<'db> {
     db: &'db Db,
-    /// Declared before `alone`: the transaction ends (rolled back if uncommitted)
-    /// before the lock is released, outside any transaction.
-    open: Option<Open<'db>>,
-    alone: Option<Alone<'db>>,
+    open: Option<WritingAlone<'db>>,
     opened: Instant,
+}
+
+/// A transaction holding the writers' lock exclusively. `open` is declared first, so
+/// the transaction ends (rolled back if uncommitted) before the lock is released,
+/// outside any transaction.
+struct WritingAlone<'d> {
+    open: Open<'d>,
+    _lock: Alone<'d>,
 }
 
 impl BatchWriter<'_> {
     /// The open transaction, begun if there is none.
     pub(crate) fn tx(&mut self) -> Result<PgTx<'_>> {
         if self.open.is_none() {
-            if self.alone.is_none() {
-                self.db.reconnect_if_closed()?;
-                self.db.batch(ALONE)?;
-                self.alone = Some(Alone { db: self.db });
-            }
-            match Open::begin_in_this_session(self.db, WRITE_ALONE) {
-                Ok(open) => self.open = Some(open),
-                Err(e) => {
-                    // Not kept for the next batch: its session may be gone.
-                    self.alone = None;
-                    return Err(e);
-                }
-            }
+            self.open = Some(self.db.begin_alone()?);
             self.opened = Instant::now();
         }
         Ok(self.db.tx())
@@ -459,15 +459,13 @@ impl BatchWriter<'_> {
         }
     }
 
-    /// Commits the open transaction, if any.
+    /// Commits the open transaction, if any; other writers go on between batches.
     pub(crate) fn commit(&mut self) -> Result<()> {
-        let Some(open) = self.open.take() else {
+        let Some(batch) = self.open.take() else {
             return Ok(());
         };
-        let committed = open.commit();
-        drop(open);
-        // Other writers go on between batches.
-        self.alone = None;
+        let committed = batch.open.commit();
+        drop(batch);
         committed?;
         self.db.after_commit();
         Ok(())

@@ -13,7 +13,7 @@
 //! `schema.postgres.sql`. tests/migrations_postgres.rs checks that a database upgraded
 //! from each old version (a fixture) ends up with the schema the file creates.
 
-use postgres::Client;
+use postgres::{Client, Transaction};
 
 use crate::error::{Error, Result};
 
@@ -34,10 +34,19 @@ const MIGRATION_LOCK: i64 = 7_306_232_590_270;
 
 const APPLICATION: &str = "contactstore";
 
-/// Brings the schema up to date, in one transaction.
-pub(crate) fn migrate(client: &mut Client) -> Result<()> {
-    let mut tx = client.transaction()?;
-    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])?;
+/// What the connection's schema (the first of its `search_path`) holds.
+enum Found {
+    /// No contactstore tables, nor another application's `contact` table.
+    Nothing,
+    /// contactstore's tables at this version, which this build knows.
+    Version(i64),
+    /// contactstore's version table without its row: damage.
+    NoVersionRow,
+}
+
+/// Reads what the schema holds; another application's tables and a newer
+/// contactstore's are refused here, for both callers.
+fn found(tx: &mut Transaction<'_>) -> Result<Found> {
     let has_version: bool = tx
         .query_one("SELECT to_regclass('contactstore_schema') IS NOT NULL", &[])?
         .try_get(0)?;
@@ -45,22 +54,23 @@ pub(crate) fn migrate(client: &mut Client) -> Result<()> {
         let foreign: bool = tx
             .query_one("SELECT to_regclass('contact') IS NOT NULL", &[])?
             .try_get(0)?;
-        if foreign {
-            // Another application's `contact` table: left alone.
-            return Err(Error::ForeignDatabase(0));
-        }
-        // The file ends with the version row (checked by a unit test).
-        tx.batch_execute(SCHEMA_SQL)?;
-        tx.commit()?;
-        return Ok(());
+        // Another application's `contact` table: left alone.
+        return if foreign {
+            Err(Error::ForeignDatabase(0))
+        } else {
+            Ok(Found::Nothing)
+        };
     }
-    let row = tx.query_one(
+    let Some(row) = tx.query_opt(
         "SELECT application, version FROM contactstore_schema WHERE id = 1",
         &[],
-    )?;
+    )?
+    else {
+        return Ok(Found::NoVersionRow);
+    };
     let application: String = row.try_get(0)?;
     let version: i64 = row.try_get(1)?;
-    if application != APPLICATION {
+    if application != APPLICATION || version < 1 {
         return Err(Error::ForeignDatabase(0));
     }
     if version > POSTGRES_SCHEMA_VERSION {
@@ -69,9 +79,23 @@ pub(crate) fn migrate(client: &mut Client) -> Result<()> {
             supported: POSTGRES_SCHEMA_VERSION,
         });
     }
-    if version < 1 {
-        return Err(Error::ForeignDatabase(0));
-    }
+    Ok(Found::Version(version))
+}
+
+/// Brings the schema up to date, in one transaction.
+pub(crate) fn migrate(client: &mut Client) -> Result<()> {
+    let mut tx = client.transaction()?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])?;
+    let version = match found(&mut tx)? {
+        Found::Nothing => {
+            // The file ends with the version row (checked by a unit test).
+            tx.batch_execute(SCHEMA_SQL)?;
+            return Ok(tx.commit()?);
+        }
+        // Which version it is, nothing says: not upgraded blindly.
+        Found::NoVersionRow => return Err(Error::ForeignDatabase(0)),
+        Found::Version(version) => version,
+    };
     for step in &UPGRADES[(version - 1) as usize..] {
         tx.batch_execute(step)?;
     }
@@ -90,39 +114,15 @@ pub(crate) fn migrate(client: &mut Client) -> Result<()> {
 /// not given tables by being checked).
 pub(crate) fn existing(client: &mut Client) -> Result<()> {
     let mut tx = client.build_transaction().read_only(true).start()?;
-    let has_version: bool = tx
-        .query_one("SELECT to_regclass('contactstore_schema') IS NOT NULL", &[])?
-        .try_get(0)?;
-    if !has_version {
-        let foreign: bool = tx
-            .query_one("SELECT to_regclass('contact') IS NOT NULL", &[])?
-            .try_get(0)?;
-        if foreign {
-            return Err(Error::ForeignDatabase(0));
-        }
-        return Err(Error::Refused(
-            "the PostgreSQL database holds no contactstore tables: nothing to check",
-        ));
-    }
-    let row = tx.query_opt(
-        "SELECT application, version FROM contactstore_schema WHERE id = 1",
-        &[],
-    )?;
+    let found = found(&mut tx)?;
     tx.rollback()?;
-    // A version table without its row is damage that `check` names; let it.
-    let Some(row) = row else { return Ok(()) };
-    let application: String = row.try_get(0)?;
-    let version: i64 = row.try_get(1)?;
-    if application != APPLICATION || version < 1 {
-        return Err(Error::ForeignDatabase(0));
+    match found {
+        Found::Nothing => Err(Error::Refused(
+            "the PostgreSQL database holds no contactstore tables: nothing to check",
+        )),
+        // A version table without its row is damage that `check` names; let it.
+        Found::NoVersionRow | Found::Version(_) => Ok(()),
     }
-    if version > POSTGRES_SCHEMA_VERSION {
-        return Err(Error::IncompatibleVersion {
-            found: version,
-            supported: POSTGRES_SCHEMA_VERSION,
-        });
-    }
-    Ok(())
 }
 
 #[cfg(test)]
