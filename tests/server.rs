@@ -966,15 +966,16 @@ fn stuck_connections_are_closed_after_the_header_timeout_while_others_are_served
         let (stop, addr) = (std::sync::Arc::clone(&stop), process.addr);
         std::thread::spawn(move || {
             let agent = agent();
-            let mut latencies = Vec::new();
+            // Each request's latency and the instant it was answered.
+            let mut served = Vec::new();
             while !stop.load(std::sync::atomic::Ordering::Relaxed) {
                 let started = Instant::now();
-                let (status, v) = resolve_over(&agent, addr, &format!("crm-{}", latencies.len()));
+                let (status, v) = resolve_over(&agent, addr, &format!("crm-{}", served.len()));
                 assert_eq!(status, 200, "{v}");
-                latencies.push(started.elapsed());
+                served.push((started.elapsed(), Instant::now()));
                 std::thread::sleep(Duration::from_millis(20));
             }
-            latencies
+            served
         })
     };
     let opened = Instant::now();
@@ -1009,11 +1010,27 @@ fn stuck_connections_are_closed_after_the_header_timeout_while_others_are_served
     );
     let all_closed = opened.elapsed();
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
-    let mut latencies = normal
+    let served = normal
         .join()
         .expect("the normal client was served throughout");
+    // Served while the stuck connections were open, never waiting for them to time out:
+    // how many requests fit in the window depends on the machine's disk, not on serve.
+    let during_flood = served
+        .iter()
+        .filter(|(_, answered)| *answered > opened && answered.duration_since(opened) < all_closed)
+        .count();
+    let mut latencies: Vec<Duration> = served.iter().map(|(latency, _)| *latency).collect();
+    assert!(
+        during_flood >= 3,
+        "{during_flood} of {} requests answered while the stuck connections were open \
+         ({all_closed:?}); latencies in order: {latencies:?}",
+        served.len()
+    );
     latencies.sort_unstable();
-    assert!(latencies.len() >= 20, "{} requests", latencies.len());
+    assert!(
+        *latencies.last().unwrap() < Duration::from_secs(2),
+        "a request waited as long as the header timeout; latencies sorted: {latencies:?}"
+    );
     println!(
         "{flood} stuck connections opened in {:.1} s, all closed (and 1 idle one) {:.1} s \
          after the first; meanwhile a normal client was served {} times, slowest {:.1} ms",
