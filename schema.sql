@@ -1,4 +1,4 @@
--- contactstore schema, version 5.
+-- contactstore schema, version 6.
 --
 -- This file is the current schema and creates a new database in one step. Upgrades of
 -- older files are the steps listed in src/storage/sqlite/schema.rs; a file upgraded from any older
@@ -43,7 +43,10 @@ CREATE TABLE identifier (
     FOREIGN KEY (org_id, contact_id) REFERENCES contact (org_id, id) ON DELETE CASCADE
 ) WITHOUT ROWID;
 
-CREATE INDEX identifier_by_contact ON identifier (org_id, contact_id);
+-- A contact's identifiers, in the order a contact shows them, read from the index
+-- alone (every column of the table is in it).
+CREATE INDEX identifier_by_contact
+    ON identifier (org_id, contact_id, identifier_type, is_primary DESC, identifier_value, id);
 -- At most one primary per type per contact.
 CREATE UNIQUE INDEX identifier_one_primary
     ON identifier (org_id, contact_id, identifier_type) WHERE is_primary = 1;
@@ -206,7 +209,7 @@ INSERT INTO sqlite_stat1 (tbl, idx, stat) VALUES
     ('contact', 'contact_by_id', '1000000 1'),
     ('contact', 'contact_by_org_created', '1000000 1000000 2 1'),
     ('identifier', 'identifier', '2000000 2000000 700000 1'),
-    ('identifier', 'identifier_by_contact', '2000000 2000000 2'),
+    ('identifier', 'identifier_by_contact', '2000000 2000000 2 1 1 1 1'),
     ('identifier', 'identifier_one_primary', '2000000 2000000 2 1'),
     ('memory', 'memory', '400000 400000 1'),
     ('memory', 'sqlite_autoindex_memory_1', '400000 400000 2 1'),

@@ -116,6 +116,16 @@ const UPGRADES: &[Step] = &[
              ('change_event', 'change_event_by_org', '10000000 10000000 1'),
              ('change_event', 'change_event_by_related', '100000 100000 2');",
     ),
+    // 6: a contact's identifiers read from their index alone, already in the order a
+    // contact shows them (get, find and merge read them on every call; the index
+    // without these columns cost a primary-key descent per identifier, and a sort).
+    Step::Sql(
+        "DROP INDEX identifier_by_contact;
+         CREATE INDEX identifier_by_contact
+    ON identifier (org_id, contact_id, identifier_type, is_primary DESC, identifier_value, id);
+         UPDATE sqlite_stat1 SET stat = '2000000 2000000 2 1 1 1 1'
+             WHERE tbl = 'identifier' AND idx = 'identifier_by_contact';",
+    ),
 ];
 
 /// The schema version this build writes: one more than the number of upgrade steps.
