@@ -572,3 +572,48 @@ fn json_nested_too_deeply_is_refused_wherever_it_is_accepted() {
         .unwrap();
     assert_eq!(summary.rejected, 0, "{summary:?}");
 }
+
+/// A store kept in a `thread_local!`, as the properties above keep theirs, is closed
+/// when its thread exits without a panic — on PostgreSQL the close runs the client's
+/// runtime, whose own thread-local context is destroyed first.
+#[test]
+fn a_store_kept_in_a_thread_local_closes_at_thread_exit_without_a_panic() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    const THREAD: &str = "store-kept-in-a-thread-local";
+    thread_local! {
+        static KEPT: RefCell<Option<(ContactStore, TempDb)>> = const { RefCell::new(None) };
+    }
+    let panics = Arc::new(AtomicUsize::new(0));
+    let counted = Arc::clone(&panics);
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if std::thread::current().name() == Some(THREAD) {
+            counted.fetch_add(1, Ordering::SeqCst);
+        }
+        previous(info);
+    }));
+    std::thread::Builder::new()
+        .name(THREAD.into())
+        .spawn(|| {
+            KEPT.with(|kept| {
+                let db = TempDb::new();
+                let store = ContactStore::open(&db.path).unwrap();
+                store
+                    .org("acme")
+                    .unwrap()
+                    .resolve(&ResolveRequest::phone("+14155550192"))
+                    .unwrap();
+                *kept.borrow_mut() = Some((store, db));
+            });
+        })
+        .unwrap()
+        .join()
+        .expect("the thread exits cleanly");
+    assert_eq!(
+        panics.load(Ordering::SeqCst),
+        0,
+        "panics while the thread exited"
+    );
+}

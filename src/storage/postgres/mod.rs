@@ -304,13 +304,28 @@ impl Db {
 
 impl Drop for Db {
     fn drop(&mut self) {
-        // Closing the connection runs the client's own runtime. A store dropped while
-        // its thread exits (kept in a `thread_local!`) finds tokio's thread-local
-        // context gone and the close panics; a panic there would abort the process.
-        // The server ends the session when the socket closes in any case.
-        if let Some(client) = self.client.get_mut().take() {
-            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(client)));
-        }
+        let Some(client) = self.client.get_mut().take() else {
+            return;
+        };
+        // Closing the connection runs the client's own runtime, which needs tokio's
+        // thread-local context. A store dropped while its thread exits (kept in a
+        // `thread_local!`) may find that context destroyed already: the close then runs
+        // on a thread of its own, where the context is new.
+        let context_destroyed =
+            tokio::runtime::Handle::try_current().is_err_and(|e| e.is_thread_local_destroyed());
+        let close = move || drop(client);
+        // A panic in a destructor at thread exit would abort the process; the server
+        // ends the session when the socket closes in any case.
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            if !context_destroyed {
+                close();
+            } else if let Ok(closing) = std::thread::Builder::new()
+                .name("contactstore-postgres-close".into())
+                .spawn(close)
+            {
+                let _ = closing.join();
+            }
+        }));
     }
 }
 
