@@ -126,6 +126,58 @@ const UPGRADES: &[Step] = &[
          UPDATE sqlite_stat1 SET stat = '2000000 2000000 2 1 1 1 1'
              WHERE tbl = 'identifier' AND idx = 'identifier_by_contact';",
     ),
+    // 7: memory as a rowid table, so that a memory row (kilobytes) sits whole in its
+    // leaf instead of spilling into overflow pages. SQLite cannot change a table's
+    // kind in place: both memory tables are copied aside, dropped (the entities
+    // first: a dropped memory would take its entities with it), created again and
+    // filled. The foreign keys stay on throughout; nothing else points at them.
+    Step::Sql(
+        "CREATE TEMP TABLE memory_upgrading AS SELECT * FROM main.memory;
+         CREATE TEMP TABLE memory_entity_upgrading AS SELECT * FROM main.memory_entity;
+         DROP TABLE main.memory_entity;
+         DROP TABLE main.memory;
+         CREATE TABLE memory (
+    org_id           TEXT    NOT NULL,
+    id               TEXT    NOT NULL,
+    contact_id       TEXT    NOT NULL,
+    scope            TEXT    NOT NULL,
+    persona_id       TEXT,
+    agent_number     TEXT,
+    summary          TEXT    NOT NULL DEFAULT '',
+    facts            TEXT    NOT NULL DEFAULT '{}',
+    recent_messages  TEXT    NOT NULL DEFAULT '[]',
+    open_items       TEXT    NOT NULL DEFAULT '[]',
+    created_at       INTEGER NOT NULL,
+    updated_at       INTEGER NOT NULL,
+    summary_updated_at INTEGER,
+    history          TEXT    NOT NULL DEFAULT '[]',
+    PRIMARY KEY (org_id, id),
+    UNIQUE (org_id, contact_id, scope),
+    FOREIGN KEY (org_id, contact_id) REFERENCES contact (org_id, id) ON DELETE CASCADE
+);
+         CREATE TABLE memory_entity (
+    org_id             TEXT    NOT NULL,
+    memory_id          TEXT    NOT NULL,
+    entity_type        TEXT    NOT NULL,
+    entity_id          TEXT    NOT NULL,
+    facts              TEXT    NOT NULL DEFAULT '{}',
+    status             TEXT,
+    last_discussed_at  INTEGER,
+    notes              TEXT,
+    PRIMARY KEY (org_id, memory_id, entity_type, entity_id),
+    FOREIGN KEY (org_id, memory_id) REFERENCES memory (org_id, id) ON DELETE CASCADE
+) WITHOUT ROWID;
+         INSERT INTO main.memory SELECT * FROM temp.memory_upgrading
+             ORDER BY org_id, contact_id, scope;
+         INSERT INTO main.memory_entity SELECT * FROM temp.memory_entity_upgrading;
+         DROP TABLE temp.memory_upgrading;
+         DROP TABLE temp.memory_entity_upgrading;
+         DELETE FROM sqlite_stat1 WHERE tbl IN ('memory', 'memory_entity');
+         INSERT INTO sqlite_stat1 (tbl, idx, stat) VALUES
+             ('memory', 'sqlite_autoindex_memory_1', '400000 400000 1'),
+             ('memory', 'sqlite_autoindex_memory_2', '400000 400000 2 1'),
+             ('memory_entity', 'memory_entity', '2000000 2000000 5 2 1');",
+    ),
 ];
 
 /// The schema version this build writes: one more than the number of upgrade steps.
