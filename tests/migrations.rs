@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 
 use common::{dump, join_children, spawn_children, tagged, wait_for_start, TempDb};
 use contactstore::{
-    ContactStore, Direction, IdentifierQuery, ImportOptions, NewCall, NewSmsConversation,
+    ContactStore, Direction, Error, IdentifierQuery, ImportOptions, NewCall, NewSmsConversation,
     ResolveRequest, APPLICATION_ID, SCHEMA_VERSION,
 };
 use rusqlite::Connection;
@@ -455,4 +455,41 @@ fn a_new_file_is_created_with_the_current_version() {
         .unwrap();
     drop(store);
     assert_eq!(header(&db.path), (SCHEMA_VERSION, APPLICATION_ID));
+}
+
+/// A file whose memory rows have lost their contact (edited with the foreign keys off)
+/// cannot be rebuilt with them on: the upgrade to 7 refuses it, saying why without
+/// naming any of its data, and leaves it at its version, where `check` names the rows.
+#[test]
+fn the_memory_rebuild_refuses_orphaned_rows_and_leaves_the_file_as_it_was() {
+    let db = copy_of(6);
+    {
+        let conn = Connection::open(&db.path).unwrap();
+        conn.pragma_update(None, "foreign_keys", false).unwrap();
+        let deleted = conn
+            .execute(
+                "DELETE FROM contact WHERE id = (SELECT contact_id FROM memory LIMIT 1)",
+                [],
+            )
+            .unwrap();
+        assert_eq!(deleted, 1);
+    }
+    let before = dump(&db.path);
+    let Err(refused) = ContactStore::open(&db.path) else {
+        panic!("the upgrade accepted orphaned memory rows");
+    };
+    assert!(matches!(refused, Error::Refused(_)), "{refused:?}");
+    let message = refused.to_string();
+    assert!(message.contains("contactstore check"), "{message}");
+    assert_eq!(header(&db.path).0, 6);
+    assert_eq!(
+        dump(&db.path),
+        before,
+        "the refused upgrade changed the file"
+    );
+    let problems = reliability::check_problems(&db.path);
+    assert!(
+        problems.iter().any(|p| p.contains("memor")),
+        "check names the orphaned memory: {problems:?}"
+    );
 }

@@ -50,6 +50,11 @@ def _value_at(body: object, path: tuple[object, ...]) -> object:
     return body
 
 
+def _location(mutation: object) -> str:
+    location = getattr(mutation, "parameter_location", None)
+    return str(getattr(location, "value", location))
+
+
 @schemathesis.hook
 def filter_failure(context, failure, case, response) -> bool:
     """Drop one false report, keep every other failure.
@@ -57,13 +62,15 @@ def filter_failure(context, failure, case, response) -> bool:
     schemathesis cannot check a custom format, so when fuzzing it counts any value it
     puts in a ``phone-number`` field as violating the format — including a valid number
     drawn from the strategy above, which the shim rightly accepts (ST201). Such a
-    failure is dropped only when every mutation of the case is a format mutation and
-    each mutated value is one of the valid spellings.
+    failure is dropped only when every mutation of the case is a format mutation of
+    the body and each mutated value is one of the valid spellings.
     """
     if getattr(failure, "code", None) != "ST201":
         return True
     mutations = getattr(getattr(case.meta, "phase", None), "data", None)
     mutations = getattr(mutations, "mutations", ()) or ()
-    if not mutations or any(tuple(m.keywords) != ("format",) for m in mutations):
+    if not mutations or any(
+        tuple(m.keywords) != ("format",) or _location(m) != "body" for m in mutations
+    ):
         return True
     return not all(_value_at(case.body, tuple(m.path)) in _VALID_SPELLINGS for m in mutations)

@@ -313,7 +313,11 @@ impl Drop for Db {
         // on a thread of its own, where the context is new.
         let context_destroyed =
             tokio::runtime::Handle::try_current().is_err_and(|e| e.is_thread_local_destroyed());
-        let close = move || drop(client);
+        // Dropped only by running: if the closure were dropped unrun (a failed spawn),
+        // closing here would panic again while unwinding; the session then ends with
+        // the process.
+        let client = std::mem::ManuallyDrop::new(client);
+        let close = move || drop(std::mem::ManuallyDrop::into_inner(client));
         // A panic in a destructor at thread exit would abort the process; the server
         // ends the session when the socket closes in any case.
         let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {

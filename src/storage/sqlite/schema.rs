@@ -28,6 +28,8 @@ pub(crate) enum Step {
     /// SQL, then code for what SQL cannot do (normalizing phone numbers again), given
     /// the store's default phone region.
     SqlThen(&'static str, fn(&Connection, PhoneRegion) -> Result<()>),
+    /// Code alone: checks before SQL.
+    Code(fn(&Connection, PhoneRegion) -> Result<()>),
 }
 
 /// `UPGRADES[i]` takes a file from version `i + 1` to version `i + 2`.
@@ -127,15 +129,22 @@ const UPGRADES: &[Step] = &[
              WHERE tbl = 'identifier' AND idx = 'identifier_by_contact';",
     ),
     // 7: memory as a rowid table, so that a memory row (kilobytes) sits whole in its
-    // leaf instead of spilling into overflow pages. SQLite cannot change a table's
-    // kind in place: both memory tables are copied aside, dropped (the entities
-    // first: a dropped memory would take its entities with it), created again and
-    // filled. The foreign keys stay on throughout; nothing else points at them.
-    Step::Sql(
-        "CREATE TEMP TABLE memory_upgrading AS SELECT * FROM main.memory;
-         CREATE TEMP TABLE memory_entity_upgrading AS SELECT * FROM main.memory_entity;
-         DROP TABLE main.memory_entity;
-         DROP TABLE main.memory;
+    // leaf instead of spilling into overflow pages.
+    Step::Code(rebuild_memory_as_rowid_table),
+];
+
+/// Schema 7's table rebuild. SQLite cannot change a table's kind in place: both memory
+/// tables are copied aside, dropped (the entities first: a dropped memory would take
+/// its entities with it), created again and filled, with the foreign keys on
+/// throughout. The copies are tables of the file itself, so that `secure_delete`
+/// zeroes them when they are dropped (a temporary table would leave memories in a
+/// temporary file), and the first is made in (contact, scope) order through the old
+/// unique index, so nothing is sorted.
+const REBUILD_MEMORY: &str =
+    "CREATE TABLE memory_upgrading AS SELECT * FROM memory ORDER BY org_id, contact_id, scope;
+         CREATE TABLE memory_entity_upgrading AS SELECT * FROM memory_entity;
+         DROP TABLE memory_entity;
+         DROP TABLE memory;
          CREATE TABLE memory (
     org_id           TEXT    NOT NULL,
     id               TEXT    NOT NULL,
@@ -167,18 +176,39 @@ const UPGRADES: &[Step] = &[
     PRIMARY KEY (org_id, memory_id, entity_type, entity_id),
     FOREIGN KEY (org_id, memory_id) REFERENCES memory (org_id, id) ON DELETE CASCADE
 ) WITHOUT ROWID;
-         INSERT INTO main.memory SELECT * FROM temp.memory_upgrading
-             ORDER BY org_id, contact_id, scope;
-         INSERT INTO main.memory_entity SELECT * FROM temp.memory_entity_upgrading;
-         DROP TABLE temp.memory_upgrading;
-         DROP TABLE temp.memory_entity_upgrading;
+         INSERT INTO memory SELECT * FROM memory_upgrading;
+         INSERT INTO memory_entity SELECT * FROM memory_entity_upgrading;
+         DROP TABLE memory_upgrading;
+         DROP TABLE memory_entity_upgrading;
          DELETE FROM sqlite_stat1 WHERE tbl IN ('memory', 'memory_entity');
          INSERT INTO sqlite_stat1 (tbl, idx, stat) VALUES
              ('memory', 'sqlite_autoindex_memory_1', '400000 400000 1'),
              ('memory', 'sqlite_autoindex_memory_2', '400000 400000 2 1'),
-             ('memory_entity', 'memory_entity', '2000000 2000000 5 2 1');",
-    ),
-];
+             ('memory_entity', 'memory_entity', '2000000 2000000 5 2 1');";
+
+/// Memories whose contact is gone, or entities whose memory is gone: rows the rebuild
+/// could not put back with the foreign keys on (only a file edited with them off holds
+/// any).
+const ORPHANED_MEMORY_ROWS: &str = "SELECT 1 FROM memory m \
+     WHERE NOT EXISTS (SELECT 1 FROM contact c WHERE c.org_id = m.org_id AND c.id = m.contact_id) \
+     UNION ALL SELECT 1 FROM memory_entity e \
+     WHERE NOT EXISTS (SELECT 1 FROM memory m WHERE m.org_id = e.org_id AND m.id = e.memory_id) \
+     LIMIT 1";
+
+/// Schema 7: memory as a rowid table ([`REBUILD_MEMORY`]). A file holding orphaned
+/// memory rows is refused before anything changes, and stays at its version:
+/// `contactstore check` (which reads it without upgrading) names them.
+fn rebuild_memory_as_rowid_table(conn: &Connection, _: PhoneRegion) -> Result<()> {
+    let mut orphans = conn.prepare(ORPHANED_MEMORY_ROWS)?;
+    if orphans.exists([])? {
+        return Err(Error::Refused(
+            "the upgrade to schema 7 found memories or entities whose contact or memory \
+             is gone; `contactstore check` lists them (the file is left as it was)",
+        ));
+    }
+    conn.execute_batch(REBUILD_MEMORY)?;
+    Ok(())
+}
 
 /// The schema version this build writes: one more than the number of upgrade steps.
 pub const SCHEMA_VERSION: i64 = 1 + UPGRADES.len() as i64;
@@ -271,6 +301,7 @@ fn upgrade_from(conn: &Connection, version: i64, region: PhoneRegion) -> Result<
                 conn.execute_batch(sql)?;
                 code(conn, region)?;
             }
+            Step::Code(code) => code(conn, region)?,
         }
     }
     Ok(())
