@@ -11,7 +11,7 @@ mod common;
 use std::cell::RefCell;
 use std::mem::ManuallyDrop;
 
-use common::{TempDb, WriteWatch};
+use common::{store_with_a_caller, TempDb, WriteWatch};
 use contactstore::limits::MAX_JSON_DEPTH;
 use contactstore::{
     normalize, ContactStore, Direction, EntityRef, EntityUpdate, Error, ErrorCode, IdentifierQuery,
@@ -599,13 +599,7 @@ fn a_store_kept_in_a_thread_local_closes_at_thread_exit_without_a_panic() {
         .spawn(|| {
             KEPT.with(|kept| {
                 let db = TempDb::new();
-                let store = ContactStore::open(&db.path).unwrap();
-                store
-                    .org("acme")
-                    .unwrap()
-                    .resolve(&ResolveRequest::phone("+14155550192"))
-                    .unwrap();
-                *kept.borrow_mut() = Some((store, db));
+                *kept.borrow_mut() = Some((store_with_a_caller(&db), db));
             });
         })
         .unwrap()

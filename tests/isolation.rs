@@ -274,12 +274,6 @@ const CONTACT_TABLES: &[&str] = &[
 /// Statements allowed to touch contact data without an org condition, and why.
 const ALL_ORGS_STATEMENTS: &[(&str, &str, &str)] = &[
     (
-        "schema.rs",
-        "ORPHANED_MEMORY_ROWS",
-        "the schema 7 upgrade looks, once, for memory rows of any org that its rebuild \
-         could not put back; it reads nothing out (SELECT 1)",
-    ),
-    (
         "renormalize.rs",
         "PHONE_IDENTIFIERS_OF_ALL_ORGS",
         "the schema 3 upgrade normalizes every stored phone identifier again, once, inside \

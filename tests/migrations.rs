@@ -15,10 +15,12 @@ mod reliability;
 
 use std::path::{Path, PathBuf};
 
-use common::{dump, join_children, spawn_children, tagged, wait_for_start, TempDb};
+use common::{
+    dump, join_children, spawn_children, store_with_a_caller, tagged, wait_for_start, TempDb,
+};
 use contactstore::{
     ContactStore, Direction, Error, IdentifierQuery, ImportOptions, NewCall, NewSmsConversation,
-    ResolveRequest, APPLICATION_ID, SCHEMA_VERSION,
+    APPLICATION_ID, SCHEMA_VERSION,
 };
 use rusqlite::Connection;
 
@@ -447,13 +449,7 @@ fn eight_processes_opening_an_old_file_at_once_upgrade_it_exactly_once() {
 #[test]
 fn a_new_file_is_created_with_the_current_version() {
     let db = TempDb::new();
-    let store = ContactStore::open(&db.path).unwrap();
-    store
-        .org("acme")
-        .unwrap()
-        .resolve(&ResolveRequest::phone("+14155550192"))
-        .unwrap();
-    drop(store);
+    drop(store_with_a_caller(&db));
     assert_eq!(header(&db.path), (SCHEMA_VERSION, APPLICATION_ID));
 }
 
@@ -462,34 +458,34 @@ fn a_new_file_is_created_with_the_current_version() {
 /// naming any of its data, and leaves it at its version, where `check` names the rows.
 #[test]
 fn the_memory_rebuild_refuses_orphaned_rows_and_leaves_the_file_as_it_was() {
-    let db = copy_of(6);
-    {
-        let conn = Connection::open(&db.path).unwrap();
-        conn.pragma_update(None, "foreign_keys", false).unwrap();
-        let deleted = conn
-            .execute(
-                "DELETE FROM contact WHERE id = (SELECT contact_id FROM memory LIMIT 1)",
-                [],
-            )
-            .unwrap();
-        assert_eq!(deleted, 1);
+    // A memory whose contact is gone; an entity whose memory is gone.
+    for orphaning in [
+        "DELETE FROM contact WHERE id = (SELECT contact_id FROM memory LIMIT 1)",
+        "DELETE FROM memory WHERE id = (SELECT memory_id FROM memory_entity LIMIT 1)",
+    ] {
+        let db = copy_of(6);
+        {
+            let conn = Connection::open(&db.path).unwrap();
+            conn.pragma_update(None, "foreign_keys", false).unwrap();
+            assert_eq!(conn.execute(orphaning, []).unwrap(), 1, "{orphaning}");
+        }
+        let before = dump(&db.path);
+        let Err(refused) = ContactStore::open(&db.path) else {
+            panic!("the upgrade accepted orphaned rows: {orphaning}");
+        };
+        assert!(matches!(refused, Error::Refused(_)), "{refused:?}");
+        let message = refused.to_string();
+        assert!(message.contains("contactstore check"), "{message}");
+        assert_eq!(header(&db.path).0, 6);
+        assert_eq!(
+            dump(&db.path),
+            before,
+            "the refused upgrade changed the file"
+        );
+        let problems = reliability::check_problems(&db.path);
+        assert!(
+            problems.iter().any(|p| p.contains("memor")),
+            "check names the orphaned rows: {problems:?}"
+        );
     }
-    let before = dump(&db.path);
-    let Err(refused) = ContactStore::open(&db.path) else {
-        panic!("the upgrade accepted orphaned memory rows");
-    };
-    assert!(matches!(refused, Error::Refused(_)), "{refused:?}");
-    let message = refused.to_string();
-    assert!(message.contains("contactstore check"), "{message}");
-    assert_eq!(header(&db.path).0, 6);
-    assert_eq!(
-        dump(&db.path),
-        before,
-        "the refused upgrade changed the file"
-    );
-    let problems = reliability::check_problems(&db.path);
-    assert!(
-        problems.iter().any(|p| p.contains("memor")),
-        "check names the orphaned memory: {problems:?}"
-    );
 }

@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{join_children, spawn_children, tagged, wait_for_start, TempDb};
+use common::{join_children, spawn_children, store_with_a_caller, tagged, wait_for_start, TempDb};
 use contactstore::{ContactStore, Durability, Error, ResolveRequest, Settings, SCHEMA_VERSION};
 use rusqlite::Connection;
 
@@ -11,12 +11,7 @@ use rusqlite::Connection;
 fn a_new_file_is_readable_by_its_owner_only() {
     use std::os::unix::fs::PermissionsExt;
     let db = TempDb::new();
-    let store = ContactStore::open(&db.path).unwrap();
-    store
-        .org("a")
-        .unwrap()
-        .resolve(&ResolveRequest::phone("+14155550192"))
-        .unwrap();
+    let _store = store_with_a_caller(&db);
     for suffix in ["", "-wal", "-shm"] {
         let path = format!("{}{suffix}", db.path.display());
         let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;

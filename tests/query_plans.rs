@@ -25,8 +25,6 @@ const FULL_SCANS: &[&str] = &[
     "MEMORIES_BY_CONTACT_IN_ALL_ORGS",
     "ENTITIES_BY_CONTACT_IN_ALL_ORGS",
     "ACTIVITIES_BY_CONTACT_IN_ALL_ORGS",
-    // The schema 7 upgrade looks for orphaned memory rows once, before its rebuild.
-    "ORPHANED_MEMORY_ROWS",
     // The schema 3 upgrade reads every stored number once.
     "PHONE_IDENTIFIERS_OF_ALL_ORGS",
     "AGENT_MEMORIES_OF_ALL_ORGS",

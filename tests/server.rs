@@ -461,8 +461,12 @@ fn the_log_has_one_line_per_request_with_route_templates_only() {
     }
     for line in &lines {
         assert!(!line.contains(&id), "contact id logged: {line}");
+        // The time and the duration may hold any digits (a millisecond of .555 did):
+        // what the request sent can only be in between.
+        let words: Vec<&str> = line.split_whitespace().collect();
+        let between = words[1..words.len() - 1].join(" ");
         assert!(
-            !line.contains("555") && !line.contains("example.com"),
+            !between.contains("555") && !line.contains("example.com"),
             "{line}"
         );
         assert!(!line.contains(ACME), "key logged: {line}");

@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rusqlite::Connection;
 
-use contactstore::{ContactStore, Settings};
+use contactstore::{ContactStore, ResolveRequest, Settings};
 
 /// The PostgreSQL server the parametrised tests run on, in the PostgreSQL run:
 /// `tests/postgres/run` sets `CONTACTSTORE_TEST_ENGINE=postgres` and passes on
@@ -70,6 +70,18 @@ pub fn store_with(settings: Settings) -> ContactStore {
 pub struct TempDb {
     pub dir: tempfile::TempDir,
     pub path: PathBuf,
+}
+
+/// A store on `db` holding one contact in org `acme`, created by resolving a phone
+/// number: a database that has been written to, with its files created.
+pub fn store_with_a_caller(db: &TempDb) -> ContactStore {
+    let store = ContactStore::open(&db.path).unwrap();
+    store
+        .org("acme")
+        .unwrap()
+        .resolve(&ResolveRequest::phone("+14155550192"))
+        .unwrap();
+    store
 }
 
 impl TempDb {

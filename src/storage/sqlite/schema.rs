@@ -14,6 +14,7 @@
 
 use rusqlite::{Connection, TransactionBehavior};
 
+use super::check::{ENTITIES_WITHOUT_MEMORY, MEMORIES_WITHOUT_CONTACT};
 use super::renormalize;
 use crate::error::{Error, Result};
 use crate::settings::PhoneRegion;
@@ -186,21 +187,14 @@ const REBUILD_MEMORY: &str =
              ('memory', 'sqlite_autoindex_memory_2', '400000 400000 2 1'),
              ('memory_entity', 'memory_entity', '2000000 2000000 5 2 1');";
 
-/// Memories whose contact is gone, or entities whose memory is gone: rows the rebuild
-/// could not put back with the foreign keys on (only a file edited with them off holds
-/// any).
-const ORPHANED_MEMORY_ROWS: &str = "SELECT 1 FROM memory m \
-     WHERE NOT EXISTS (SELECT 1 FROM contact c WHERE c.org_id = m.org_id AND c.id = m.contact_id) \
-     UNION ALL SELECT 1 FROM memory_entity e \
-     WHERE NOT EXISTS (SELECT 1 FROM memory m WHERE m.org_id = e.org_id AND m.id = e.memory_id) \
-     LIMIT 1";
-
 /// Schema 7: memory as a rowid table ([`REBUILD_MEMORY`]). A file holding orphaned
 /// memory rows is refused before anything changes, and stays at its version:
 /// `contactstore check` (which reads it without upgrading) names them.
 fn rebuild_memory_as_rowid_table(conn: &Connection, _: PhoneRegion) -> Result<()> {
-    let mut orphans = conn.prepare(ORPHANED_MEMORY_ROWS)?;
-    if orphans.exists([])? {
+    // The rows the rebuild could not put back with the foreign keys on (only a file
+    // edited with them off holds any): the same statements as `check`'s.
+    let orphaned = |sql| conn.prepare(sql)?.exists([]);
+    if orphaned(MEMORIES_WITHOUT_CONTACT)? || orphaned(ENTITIES_WITHOUT_MEMORY)? {
         return Err(Error::Refused(
             "the upgrade to schema 7 found memories or entities whose contact or memory \
              is gone; `contactstore check` lists them (the file is left as it was)",
