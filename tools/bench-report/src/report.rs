@@ -336,7 +336,7 @@ fn scale_lines(n: u64, scale: &Scale, lines: &mut Vec<Line>) {
     }
     let cli_export = n as f64 / scale.cli_export.wall.as_secs_f64();
     lines.push(Line::alone(
-        format!("export of all {all} plain contacts by the CLI (one run, whole process)"),
+        format!("export of all {all} plain contacts by the CLI (one run after an untimed one, whole process)"),
         rate(cli_export),
         Target::MinRate(EXPORT_RATE),
         Some(cli_export >= EXPORT_RATE),
