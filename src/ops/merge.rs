@@ -208,17 +208,16 @@ fn merge_memories(
             }
         }
     }
-    // Only the pairs being combined are read (memories moved whole above are not).
+    // Only the pairs being combined are read (memories moved whole above are not); the
+    // duplicate's side was read for the snapshot already, in this transaction.
     for (primary_memory, dup_memory) in to_combine {
-        let (Some(mut p), Some(d)) = (
-            tx.memory(org, &primary_memory)?,
-            tx.memory(org, &dup_memory)?,
-        ) else {
+        let d = snapshot.memories.iter().find(|m| m.id == dup_memory);
+        let (Some(mut p), Some(d)) = (tx.memory(org, &primary_memory)?, d) else {
             continue;
         };
         let kept = p.clone();
         let before = p.entities.clone();
-        combine_memory(&mut p, &d, cap, now);
+        combine_memory(&mut p, d, cap, now);
         snapshot.combined.push(CombinedScope {
             before: kept,
             after: p.clone(),
