@@ -8,6 +8,7 @@
 
 use rusqlite::Connection;
 
+use super::memories::{ENTITIES_WITHOUT_MEMORY, MEMORIES_WITHOUT_CONTACT};
 use super::schema::{read_header, APPLICATION_ID, SCHEMA_VERSION};
 use super::{Db, Open, SqliteTx};
 use crate::error::{Error, Result};
@@ -17,11 +18,6 @@ use crate::storage::{FileCheck, FindingRows};
 
 const IDENTIFIERS_WITHOUT_CONTACT: &str = "SELECT i.org_id, i.id FROM identifier i \
      LEFT JOIN contact c ON c.org_id = i.org_id AND c.id = i.contact_id WHERE c.id IS NULL";
-pub(super) const MEMORIES_WITHOUT_CONTACT: &str = "SELECT m.org_id, m.id FROM memory m \
-     LEFT JOIN contact c ON c.org_id = m.org_id AND c.id = m.contact_id WHERE c.id IS NULL";
-pub(super) const ENTITIES_WITHOUT_MEMORY: &str =
-    "SELECT e.org_id, e.memory_id FROM memory_entity e \
-     LEFT JOIN memory m ON m.org_id = e.org_id AND m.id = e.memory_id WHERE m.id IS NULL";
 const ACTIVITIES_WITHOUT_CONTACT: &str = "SELECT a.org_id, a.id FROM activity a \
      LEFT JOIN contact c ON c.org_id = a.org_id AND c.id = a.contact_id WHERE c.id IS NULL";
 const MERGED_IDS_WITH_A_CONTACT: &str = "SELECT r.org_id, r.merged_id FROM merge_redirect r \

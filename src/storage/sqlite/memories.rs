@@ -49,6 +49,14 @@ pub(super) const ENTITIES_BY_CONTACT_IN_ALL_ORGS: &str = "SELECT e.*, m.contact_
      FROM memory m CROSS JOIN memory_entity e ON e.org_id = m.org_id AND e.memory_id = m.id \
      ORDER BY m.org_id, m.contact_id";
 const MEMORY_BY_ID: &str = "SELECT * FROM memory WHERE org_id = ?1 AND id = ?2";
+/// Memories whose contact is gone, and entities whose memory is gone: what `check`
+/// reports, and what the upgrade to schema 7 refuses to copy (the rows could not be put
+/// back with the foreign keys on).
+pub(super) const MEMORIES_WITHOUT_CONTACT: &str = "SELECT m.org_id, m.id FROM memory m \
+     LEFT JOIN contact c ON c.org_id = m.org_id AND c.id = m.contact_id WHERE c.id IS NULL";
+pub(super) const ENTITIES_WITHOUT_MEMORY: &str =
+    "SELECT e.org_id, e.memory_id FROM memory_entity e \
+     LEFT JOIN memory m ON m.org_id = e.org_id AND m.id = e.memory_id WHERE m.id IS NULL";
 const ENTITIES_OF_MEMORY: &str = "SELECT * FROM memory_entity \
      WHERE org_id = ?1 AND memory_id = ?2 \
      ORDER BY last_discussed_at DESC NULLS LAST, entity_type, entity_id";

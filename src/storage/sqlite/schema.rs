@@ -14,7 +14,7 @@
 
 use rusqlite::{Connection, TransactionBehavior};
 
-use super::check::{ENTITIES_WITHOUT_MEMORY, MEMORIES_WITHOUT_CONTACT};
+use super::memories::{ENTITIES_WITHOUT_MEMORY, MEMORIES_WITHOUT_CONTACT};
 use super::renormalize;
 use crate::error::{Error, Result};
 use crate::settings::PhoneRegion;
