@@ -176,6 +176,18 @@ fn merge_applies_every_rule() {
     .unwrap();
     org.set_summary(&d, &agent, "Only the duplicate has this scope.")
         .unwrap();
+    for ticket in ["t-1", "t-2"] {
+        org.upsert_entity(
+            &d,
+            &agent,
+            &EntityUpdate {
+                entity_type: "ticket".into(),
+                entity_id: ticket.into(),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    }
     org.record_call(
         &d,
         &NewCall {
@@ -215,6 +227,9 @@ fn merge_applies_every_rule() {
     assert_eq!(merged.moved.identifiers, 3);
     assert_eq!(merged.moved.memories_moved, 1);
     assert_eq!(merged.moved.memories_combined, 1);
+    // The booking the combined memory gained, and the two tickets of the memory that
+    // moved whole.
+    assert_eq!(merged.moved.entities, 3);
     assert_eq!(merged.moved.calls, 1);
     assert_eq!(merged.moved.sms_conversations, 1);
 
@@ -301,6 +316,7 @@ fn merge_applies_every_rule() {
         .find(|m| m.agent_number.as_deref() == Some("+14155550111"))
         .unwrap();
     assert_eq!(moved.summary, "Only the duplicate has this scope.");
+    assert_eq!(moved.entities.len(), 2, "{:?}", moved.entities);
     assert_eq!(
         moved.id,
         d_before

@@ -201,17 +201,20 @@ fn merge_memories(
             None => {
                 tx.move_memory(org, dup_memory, primary)?;
                 moved.memories_moved += 1;
-                moved.entities += tx.entity_count(org, dup_memory)?;
+                moved.entities += snapshot
+                    .duplicate_memory(dup_memory)
+                    .map_or(0, |m| m.entities.len() as u64);
             }
             Some((primary_memory, _)) => {
                 to_combine.push((primary_memory.clone(), dup_memory.clone()))
             }
         }
     }
-    // Only the pairs being combined are read (memories moved whole above are not); the
-    // duplicate's side was read for the snapshot already, in this transaction.
+    // Only the primary's side of the pairs being combined is read here (memories moved
+    // whole above are not read at all); the duplicate's memories, with their entities,
+    // were read for the snapshot in this transaction.
     for (primary_memory, dup_memory) in to_combine {
-        let d = snapshot.memories.iter().find(|m| m.id == dup_memory);
+        let d = snapshot.duplicate_memory(&dup_memory);
         let (Some(mut p), Some(d)) = (tx.memory(org, &primary_memory)?, d) else {
             continue;
         };
@@ -227,7 +230,7 @@ fn merge_memories(
         for entity in p.entities.iter().filter(|e| !before.contains(e)) {
             tx.save_entity(org, &p.id, entity)?;
         }
-        tx.delete_memory(org, &d.id)?;
+        tx.delete_memory(org, &dup_memory)?;
         moved.memories_combined += 1;
         moved.entities += (p.entities.len() - before.len()) as u64;
     }

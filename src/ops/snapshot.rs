@@ -86,6 +86,11 @@ impl MergeSnapshot {
         })
     }
 
+    /// One of the duplicate's memories as it was before the merge, with its entities.
+    pub(crate) fn duplicate_memory(&self, memory_id: &str) -> Option<&Memory> {
+        self.memories.iter().find(|m| m.id == memory_id)
+    }
+
     /// The ids of the duplicate's records of one kind.
     pub(crate) fn activities(&self, kind: ActivityKind) -> &[String] {
         match kind {

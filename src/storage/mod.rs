@@ -443,7 +443,6 @@ pub(crate) trait MemoryRows {
     ) -> Result<Option<Entity>>;
     /// Inserts or replaces an entity.
     fn save_entity(&self, org: &str, memory_id: &str, entity: &Entity) -> Result<()>;
-    fn entity_count(&self, org: &str, memory_id: &str) -> Result<u64>;
 }
 
 /// The `activity` table: calls and SMS conversations.

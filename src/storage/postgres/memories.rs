@@ -52,8 +52,6 @@ const UPSERT_ENTITY: &str = "INSERT INTO memory_entity \
      ON CONFLICT (org_id, memory_id, entity_type, entity_id) DO UPDATE SET \
      facts = excluded.facts, status = excluded.status, \
      last_discussed_at = excluded.last_discussed_at, notes = excluded.notes";
-const ENTITY_COUNT: &str =
-    "SELECT count(*) FROM memory_entity WHERE org_id = $1 AND memory_id = $2";
 const DELETE_ENTITIES_OF_CONTACT: &str =
     "DELETE FROM memory_entity WHERE org_id = $1 AND memory_id IN \
      (SELECT id FROM memory WHERE org_id = $1 AND contact_id = $2)";
@@ -421,11 +419,5 @@ impl MemoryRows for PgTx<'_> {
             ],
         )?;
         Ok(())
-    }
-
-    fn entity_count(&self, org: &str, memory_id: &str) -> Result<u64> {
-        let n: Option<i64> =
-            self.query_one(ENTITY_COUNT, &[&org, &memory_id], |r| Ok(r.try_get(0)?))?;
-        Ok(n.unwrap_or(0).max(0) as u64)
     }
 }

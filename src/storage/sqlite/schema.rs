@@ -29,7 +29,8 @@ pub(crate) enum Step {
     /// SQL, then code for what SQL cannot do (normalizing phone numbers again), given
     /// the store's default phone region.
     SqlThen(&'static str, fn(&Connection, PhoneRegion) -> Result<()>),
-    /// Code alone: checks before SQL.
+    /// Code alone: a step that must look at the file before any of its SQL runs (and
+    /// may refuse it, changing nothing).
     Code(fn(&Connection, PhoneRegion) -> Result<()>),
 }
 
